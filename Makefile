@@ -1,0 +1,74 @@
+# Pulse: `make up` brings the whole platform up on a bare Debian machine; `make test` runs every
+# test against the real servers. See README.md.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+PULSE := ./target/release/pulse
+export DATABASE_URL ?= postgres://pulse:pulse@127.0.0.1:5432/pulse
+export REDIS_URL ?= redis://127.0.0.1:6379
+export KAFKA_BROKERS ?= 127.0.0.1:9092
+export OTEL_EXPORTER_OTLP_ENDPOINT ?= http://127.0.0.1:4318
+
+# load test knobs (see README)
+DURATION ?= 30
+RATE ?= 2000
+TENANTS ?= 10
+DUP_PCT ?= 5
+BAD_PCT ?= 5
+
+.PHONY: up down status logs test infra build release migrate services loadtest bench fmt clippy toolchain
+
+## up: install what is missing, start PostgreSQL, Redis, Kafka, Jaeger and the Pulse services
+up: infra release migrate services
+	@scripts/print-urls.sh
+
+## down: stop the Pulse services and the infrastructure (data is kept in .run/)
+down:
+	@scripts/services.sh stop
+	@scripts/infra.sh down
+
+## status: every component and its health
+status:
+	@scripts/infra.sh status
+	@scripts/services.sh status
+
+## logs: follow every log
+logs:
+	@tail -n 50 -F .run/logs/*.log
+
+infra: toolchain
+	@scripts/infra.sh up
+
+toolchain:
+	@scripts/toolchain.sh
+
+release:
+	@echo "==> building pulse (release)"
+	@$(CARGO) build --release --locked --bin pulse
+
+build:
+	@$(CARGO) build --workspace --all-targets --locked
+
+migrate:
+	@echo "==> applying migrations"
+	@$(PULSE) migrate
+
+services:
+	@scripts/services.sh start
+
+fmt:
+	@$(CARGO) fmt --all -- --check
+
+clippy:
+	@$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## test: bring up the infrastructure, check formatting and lints, run every test
+test: infra
+	@echo "==> cargo fmt --check"
+	@$(CARGO) fmt --all -- --check
+	@echo "==> cargo clippy -D warnings"
+	@$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@echo "==> cargo test"
+	@scripts/test-db-cleanup.sh
+	@$(CARGO) test --workspace --locked -- --test-threads=4

@@ -1,0 +1,98 @@
+//! Every HTTP request gets a SERVER span named `{method} {route}` (continuing the caller's
+//! `traceparent`, if any), an `http.server.request.duration` measurement, and a `traceparent`
+//! response header so a client can find its own trace in Jaeger.
+
+use std::{sync::OnceLock, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request},
+    http::{HeaderMap, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+use opentelemetry::{
+    KeyValue, global, metrics::Histogram, propagation::Extractor, trace::TraceContextExt,
+};
+use pulse_otel::names::{attr, metric};
+use tracing::{Instrument, field::Empty};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+fn duration_histogram() -> &'static Histogram<f64> {
+    static H: OnceLock<Histogram<f64>> = OnceLock::new();
+    H.get_or_init(|| {
+        pulse_otel::meter()
+            .f64_histogram(metric::HTTP_SERVER_REQUEST_DURATION)
+            .with_unit("s")
+            .with_description("Duration of HTTP server requests")
+            .with_boundaries(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
+                1.0, 2.5, 5.0, 10.0,
+            ])
+            .build()
+    })
+}
+
+/// Axum middleware (`axum::middleware::from_fn(track)`), applied with `Router::layer`.
+pub async fn track(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let method = request.method().as_str().to_owned();
+    let span = tracing::info_span!(
+        "http request",
+        otel.name = format!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = Empty,
+        error.type = Empty,
+        pulse.tenant.id = Empty,
+    );
+    let parent =
+        global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
+
+    let mut response = next.run(request).instrument(span.clone()).await;
+
+    let status = response.status().as_u16();
+    span.record(attr::HTTP_RESPONSE_STATUS_CODE, status);
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+        span.record(attr::ERROR_TYPE, status.to_string());
+    }
+    let sc = span.context().span().span_context().clone();
+    if sc.is_valid() {
+        let flags = if sc.is_sampled() { "01" } else { "00" };
+        let value = format!("00-{}-{}-{flags}", sc.trace_id(), sc.span_id());
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert("traceparent", v);
+        }
+    }
+    duration_histogram().record(
+        start.elapsed().as_secs_f64(),
+        &[
+            KeyValue::new(attr::HTTP_REQUEST_METHOD, method),
+            KeyValue::new(attr::HTTP_ROUTE, route),
+            KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
+        ],
+    );
+    response
+}

@@ -1,0 +1,210 @@
+//! Test support used by every crate's integration tests (feature `testkit`). Tests run against the
+//! real servers `make test` starts, and stay hermetic: each gets its own database, its own topic
+//! names and Redis key prefix, and starts services in-process on port 0.
+
+use std::{future::Future, time::Duration};
+
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::config::{
+    self, DEFAULT_DATABASE_URL, DEFAULT_KAFKA_BROKERS, DEFAULT_REDIS_URL, InfraConfig,
+};
+
+/// `DATABASE_URL` (default the `make up` one): the server tests create their databases on.
+pub fn admin_database_url() -> String {
+    config::string("DATABASE_URL", DEFAULT_DATABASE_URL)
+}
+
+pub fn kafka_brokers() -> String {
+    config::string("KAFKA_BROKERS", DEFAULT_KAFKA_BROKERS)
+}
+
+pub fn redis_url() -> String {
+    config::string("REDIS_URL", DEFAULT_REDIS_URL)
+}
+
+/// A short unique name: `{prefix}{12 hex}`.
+pub fn unique(prefix: &str) -> String {
+    let id = Uuid::new_v4().simple().to_string();
+    format!("{prefix}{}", &id[..12])
+}
+
+/// A fresh database for one test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    /// A new database with every migration applied.
+    pub async fn new() -> Self {
+        let db = Self::empty().await;
+        crate::db::migrate(&db.pool)
+            .await
+            .expect("migrations apply");
+        db
+    }
+
+    /// A new database with nothing in it.
+    pub async fn empty() -> Self {
+        let admin = admin_database_url();
+        let name = unique("pulse_test_");
+        let mut conn = PgConnection::connect(&admin)
+            .await
+            .expect("PostgreSQL is reachable (run `make infra`)");
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let url = with_database(&admin, &name);
+        let pool = crate::db::connect(&url, 10)
+            .await
+            .expect("connect to test database");
+        Self { name, url, pool }
+    }
+
+    /// Infrastructure settings pointing at this database and the shared Redis and Kafka.
+    pub fn infra(&self) -> InfraConfig {
+        InfraConfig {
+            database_url: crate::Secret::new(self.url.clone()),
+            redis_url: crate::Secret::new(redis_url()),
+            kafka_brokers: kafka_brokers(),
+        }
+    }
+}
+
+/// `url` with its database name replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// Polls `check` every 50 ms until it yields a value; panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/pulse", "t1"),
+            "postgres://u:p@h:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/pulse?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
+    }
+}
+
+/// Telemetry for a test process (service name `pulse-test`), installed once; exported to the
+/// real Jaeger like the services' own.
+pub fn telemetry() -> &'static pulse_otel::OtelGuard {
+    static GUARD: std::sync::OnceLock<pulse_otel::OtelGuard> = std::sync::OnceLock::new();
+    GUARD.get_or_init(|| {
+        pulse_otel::init("pulse-test", &pulse_otel::OtelConfig::from_env())
+            .expect("telemetry initialises")
+    })
+}
+
+/// A TCP proxy in front of a real server that a test can cut and restore, to play an outage of
+/// PostgreSQL, Redis or Kafka without touching the shared server.
+pub struct CuttableProxy {
+    pub addr: std::net::SocketAddr,
+    enabled: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: tokio::sync::watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CuttableProxy {
+    /// Listens on a free loopback port and forwards every connection to `target`.
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let enabled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let task = {
+            let enabled = enabled.clone();
+            let generation = generation.clone();
+            tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if !enabled.load(Ordering::Acquire) {
+                        drop(inbound);
+                        continue;
+                    }
+                    let mut cut = generation.subscribe();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = cut.changed() => {}
+                        }
+                    });
+                }
+            })
+        };
+        Self {
+            addr,
+            enabled,
+            generation,
+            task,
+        }
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub fn cut(&self) {
+        self.enabled
+            .store(false, std::sync::atomic::Ordering::Release);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Accepts connections again.
+    pub fn restore(&self) {
+        self.enabled
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+}
+
+impl Drop for CuttableProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.generation.send_modify(|g| *g += 1);
+    }
+}

@@ -1,0 +1,201 @@
+//! The ingest service: Pulse's HTTP front door.
+//!
+//! `POST /events` and `POST /events/batch` authenticate the tenant ([`auth`]), admit the request
+//! against its rate limit and reserve its idempotency key in one Redis round trip ([`gate`]),
+//! publish to `events.raw` and answer only once the broker acknowledged ([`publish`]). Request
+//! bodies are read with a hard size limit and checked to be JSON objects ([`body`]); every
+//! failure has one status and JSON code ([`error`]). The handlers live in [`handlers`].
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod gate;
+pub mod handlers;
+pub mod metrics;
+pub mod publish;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum::{Router, routing::post};
+use pulse_core::{
+    TenantStore,
+    config::{InfraConfig, var},
+    health::{self, Readiness},
+    http_telemetry,
+    kafka::{RAW_PARTITIONS, TOPIC_RAW},
+    server::{self, ShutdownTiming},
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::{
+    auth::Authenticator,
+    error::IngestError,
+    gate::Gate,
+    metrics::IngestMetrics,
+    publish::{Publisher, PublisherConfig},
+};
+
+/// Settings of the ingest service; see the README for every variable.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub infra: InfraConfig,
+    /// `PULSE_MAX_BODY_BYTES` (default 1 MiB): largest single-event body.
+    pub max_body_bytes: usize,
+    /// `PULSE_MAX_BATCH_BYTES` (default 5 MiB): largest batch body.
+    pub max_batch_bytes: usize,
+    /// `PULSE_MAX_BATCH_EVENTS` (default 500): most events in one batch.
+    pub max_batch_events: usize,
+    /// `PULSE_REQUEST_TIMEOUT_MS` (default 10000): whole-request deadline.
+    pub request_timeout: Duration,
+    /// `PULSE_KAFKA_DELIVERY_TIMEOUT_MS` (default 5000): longest wait for a broker ack.
+    pub delivery_timeout: Duration,
+    /// `PULSE_KAFKA_LINGER_MS` (default 2): producer batching delay.
+    pub linger: Duration,
+    /// `PULSE_TOPIC_RAW` (default `events.raw`).
+    pub raw_topic: String,
+    /// `PULSE_AUTH_CACHE_TTL_MS` (default 30000): how long a known key is trusted without asking
+    /// PostgreSQL, so the most a disabled or rotated key keeps working.
+    pub auth_cache_ttl: Duration,
+    /// `PULSE_AUTH_NEGATIVE_TTL_MS` (default 5000): how long an unknown key is remembered.
+    pub auth_negative_ttl: Duration,
+    /// `PULSE_REDIS_TIMEOUT_MS` (default 250): longest wait for Redis before falling back.
+    pub redis_timeout: Duration,
+    /// `PULSE_REDIS_KEY_PREFIX` (default empty): prepended to every Redis key (tests isolate
+    /// themselves with it).
+    pub redis_prefix: String,
+    /// `PULSE_CREATE_TOPICS` (default true): create the raw topic at start-up if missing.
+    pub create_topics: bool,
+    pub shutdown: ShutdownTiming,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, pulse_core::ConfigError> {
+        let ms = |name, default| var(name, default).map(Duration::from_millis);
+        Ok(Self {
+            infra: InfraConfig::from_env(),
+            max_body_bytes: var("PULSE_MAX_BODY_BYTES", 1024 * 1024)?,
+            max_batch_bytes: var("PULSE_MAX_BATCH_BYTES", 5 * 1024 * 1024)?,
+            max_batch_events: var("PULSE_MAX_BATCH_EVENTS", 500)?,
+            request_timeout: ms("PULSE_REQUEST_TIMEOUT_MS", 10_000)?,
+            delivery_timeout: ms("PULSE_KAFKA_DELIVERY_TIMEOUT_MS", 5_000)?,
+            linger: ms("PULSE_KAFKA_LINGER_MS", 2)?,
+            raw_topic: pulse_core::config::string("PULSE_TOPIC_RAW", TOPIC_RAW),
+            auth_cache_ttl: ms("PULSE_AUTH_CACHE_TTL_MS", 30_000)?,
+            auth_negative_ttl: ms("PULSE_AUTH_NEGATIVE_TTL_MS", 5_000)?,
+            redis_timeout: ms("PULSE_REDIS_TIMEOUT_MS", 250)?,
+            redis_prefix: pulse_core::config::string("PULSE_REDIS_KEY_PREFIX", ""),
+            create_topics: var("PULSE_CREATE_TOPICS", true)?,
+            shutdown: ShutdownTiming::from_env()?,
+        })
+    }
+}
+
+/// Cheap handles shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub auth: Authenticator,
+    pub gate: Gate,
+    pub publisher: Publisher,
+    pub metrics: Arc<IngestMetrics>,
+    pub limits: Arc<Limits>,
+}
+
+/// Request-shape limits.
+#[derive(Debug)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_batch_bytes: usize,
+    pub max_batch_events: usize,
+}
+
+/// Runs the ingest service on `listener` until `shutdown` is cancelled; then stops accepting,
+/// finishes in-flight requests and flushes the producer.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    if config.create_topics {
+        let topics = [(config.raw_topic.as_str(), RAW_PARTITIONS)];
+        let created = pulse_core::kafka::ensure_topics(&config.infra.kafka_brokers, &topics);
+        match tokio::time::timeout(Duration::from_secs(15), created).await {
+            Ok(Ok(())) => {}
+            // ingest still starts: it answers 503 until the broker is back
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not create the raw topic"),
+            Err(_) => tracing::warn!("creating the raw topic timed out"),
+        }
+    }
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_lazy(config.infra.database_url.expose())
+        .context("DATABASE_URL")?;
+    let redis_client = redis::Client::open(config.infra.redis_url.expose()).context("REDIS_URL")?;
+    let redis = redis::aio::ConnectionManager::new_lazy_with_config(
+        redis_client,
+        redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(config.redis_timeout * 2))
+            .set_response_timeout(Some(config.redis_timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(1)),
+    )
+    .context("creating the Redis connection manager")?;
+    let publisher = Publisher::new(&PublisherConfig {
+        brokers: config.infra.kafka_brokers.clone(),
+        topic: config.raw_topic.clone(),
+        linger: config.linger,
+        delivery_timeout: config.delivery_timeout,
+    })
+    .context("creating the Kafka producer")?;
+
+    let state = AppState {
+        auth: Authenticator::new(
+            TenantStore::new(pool),
+            config.auth_cache_ttl,
+            config.auth_negative_ttl,
+        ),
+        gate: Gate::new(
+            redis,
+            &config.redis_prefix,
+            config.redis_timeout,
+            config.delivery_timeout + Duration::from_secs(30),
+        ),
+        publisher: publisher.clone(),
+        metrics: Arc::new(IngestMetrics::new()),
+        limits: Arc::new(Limits {
+            max_body_bytes: config.max_body_bytes,
+            max_batch_bytes: config.max_batch_bytes,
+            max_batch_events: config.max_batch_events,
+        }),
+    };
+    let readiness = Readiness::new();
+    let app = router(state, readiness.clone(), config.request_timeout);
+    tracing::info!(addr = %listener.local_addr()?, topic = %config.raw_topic, "ingest listening");
+    readiness.set_ready();
+    server::serve(app, listener, readiness, shutdown, config.shutdown).await?;
+    publisher.flush(Duration::from_secs(5));
+    tracing::info!("ingest stopped");
+    Ok(())
+}
+
+/// The ingest routes with their telemetry, limits and JSON fallbacks.
+pub fn router(state: AppState, readiness: Readiness, request_timeout: Duration) -> Router {
+    Router::new()
+        .route("/events", post(handlers::post_event))
+        .route("/events/batch", post(handlers::post_batch))
+        .with_state(state)
+        .merge(health::router(
+            readiness,
+            Arc::new(pulse_otel::render_metrics),
+        ))
+        .fallback(|| async { IngestError::NotFound })
+        .method_not_allowed_fallback(|| async { IngestError::MethodNotAllowed })
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(http_telemetry::track))
+}

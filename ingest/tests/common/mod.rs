@@ -1,0 +1,162 @@
+//! A real ingest on port 0 with its own database, topic and Redis prefix.
+#![allow(dead_code)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use pulse_core::{
+    Secret, TenantStore,
+    server::ShutdownTiming,
+    testkit::{self, TestDb},
+};
+use rdkafka::{
+    Message,
+    consumer::{Consumer, StreamConsumer},
+    message::OwnedMessage,
+};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+pub struct Ingest {
+    pub addr: SocketAddr,
+    pub token: CancellationToken,
+    pub handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Ingest {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn stop(self) {
+        self.token.cancel();
+        tokio::time::timeout(Duration::from_secs(15), self.handle)
+            .await
+            .expect("ingest stops in time")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+pub struct Harness {
+    pub db: TestDb,
+    pub topic: String,
+    pub prefix: String,
+    pub tenants: TenantStore,
+    pub http: reqwest::Client,
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        testkit::telemetry();
+        let db = TestDb::new().await;
+        let topic = testkit::unique("test.raw.");
+        pulse_core::kafka::ensure_topics(&testkit::kafka_brokers(), &[(&topic, 6)])
+            .await
+            .unwrap();
+        Self {
+            tenants: TenantStore::new(db.pool.clone()),
+            db,
+            topic,
+            prefix: testkit::unique("test:"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn config(&self) -> pulse_ingest::Config {
+        let mut c = pulse_ingest::Config::from_env().unwrap();
+        c.infra = self.db.infra();
+        c.raw_topic = self.topic.clone();
+        c.redis_prefix = self.prefix.clone();
+        c.create_topics = false;
+        c.auth_cache_ttl = Duration::from_millis(300);
+        c.auth_negative_ttl = Duration::from_millis(300);
+        c.max_body_bytes = 4096;
+        c.max_batch_bytes = 64 * 1024;
+        c.max_batch_events = 10;
+        c.shutdown = ShutdownTiming {
+            grace: Duration::from_millis(100),
+            drain: Duration::from_secs(8),
+        };
+        c
+    }
+
+    pub async fn start(&self, config: pulse_ingest::Config) -> Ingest {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let token = CancellationToken::new();
+        let handle = tokio::spawn(pulse_ingest::serve(config, listener, token.clone()));
+        let http = self.http.clone();
+        testkit::eventually("ingest ready", Duration::from_secs(20), || {
+            let http = http.clone();
+            async move {
+                let r = http
+                    .get(format!("http://{addr}/readyz"))
+                    .send()
+                    .await
+                    .ok()?;
+                (r.status() == 200).then_some(())
+            }
+        })
+        .await;
+        Ingest {
+            addr,
+            token,
+            handle,
+        }
+    }
+
+    pub async fn tenant(&self, rate_limit_per_minute: i32) -> (pulse_core::Tenant, Secret) {
+        self.tenants
+            .create(&testkit::unique("t-"), Some(rate_limit_per_minute))
+            .await
+            .unwrap()
+    }
+
+    pub fn post(&self, ingest: &Ingest, key: &Secret, body: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(ingest.url("/events"))
+            .header("x-api-key", key.expose())
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+    }
+
+    /// Every record on the harness topic, read from the beginning until `quiet` passes with none.
+    pub async fn records(&self, quiet: Duration) -> Vec<OwnedMessage> {
+        let consumer: StreamConsumer = pulse_core::kafka::client_config(&testkit::kafka_brokers())
+            .set("group.id", testkit::unique("test-reader-"))
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        consumer.subscribe(&[&self.topic]).unwrap();
+        let mut out = Vec::new();
+        // the first record may take a group join to arrive
+        let mut wait = Duration::from_secs(15);
+        while let Ok(Ok(m)) = tokio::time::timeout(wait, consumer.recv()).await {
+            out.push(m.detach());
+            wait = quiet;
+        }
+        out
+    }
+
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(testkit::redis_url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn header<'a>(m: &'a OwnedMessage, key: &str) -> Option<&'a str> {
+    use rdkafka::message::Headers;
+    m.headers()?
+        .iter()
+        .find(|h| h.key == key)
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
+
+pub fn payload_json(m: &OwnedMessage) -> serde_json::Value {
+    serde_json::from_slice(m.payload().unwrap()).unwrap()
+}

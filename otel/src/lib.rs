@@ -1,0 +1,178 @@
+//! Pulse's observability in one place: tracing and logs, OpenTelemetry traces and metrics exported
+//! over OTLP, Prometheus text for `/metrics`, W3C trace context in Kafka headers, and the names of
+//! every span, attribute and metric.
+//!
+//! - [`init`] sets everything up once per process and returns a guard that flushes on drop
+//! - [`propagation`] injects/extracts `traceparent` into/from Kafka record headers
+//! - [`names`] holds span, attribute and metric names as constants
+//! - [`logs`] formats log lines with the current `trace_id` / `span_id`
+
+pub mod logs;
+pub mod names;
+pub mod propagation;
+
+use std::{sync::OnceLock, time::Duration};
+
+use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::{
+    Resource,
+    metrics::{PeriodicReader, SdkMeterProvider},
+    propagation::TraceContextPropagator,
+    trace::{Sampler, SdkTracerProvider},
+};
+use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+
+/// How the process reports itself. Read from the standard OpenTelemetry variables.
+#[derive(Debug, Clone)]
+pub struct OtelConfig {
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, the OTLP/HTTP base URL (default `http://127.0.0.1:4318`).
+    pub otlp_endpoint: String,
+    /// `OTEL_SDK_DISABLED=true` turns off OTLP export (logs and `/metrics` still work).
+    pub export: bool,
+    /// `OTEL_TRACES_SAMPLER_ARG`: share of new traces sampled, 0.0..=1.0 (default 1.0). Child spans
+    /// follow their parent's decision.
+    pub sample_ratio: f64,
+    /// `OTEL_METRIC_EXPORT_INTERVAL` in milliseconds (default 10000).
+    pub metric_export_interval: Duration,
+    /// `PULSE_LOG_FORMAT`: `pretty` (default) or `json`.
+    pub json_logs: bool,
+}
+
+impl OtelConfig {
+    pub fn from_env() -> Self {
+        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self {
+            otlp_endpoint: get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .unwrap_or_else(|| "http://127.0.0.1:4318".to_owned()),
+            export: !get("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            sample_ratio: get("OTEL_TRACES_SAMPLER_ARG")
+                .and_then(|v| v.parse::<f64>().ok())
+                .map_or(1.0, |r| r.clamp(0.0, 1.0)),
+            metric_export_interval: Duration::from_millis(
+                get("OTEL_METRIC_EXPORT_INTERVAL")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(10_000),
+            ),
+            json_logs: get("PULSE_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OtelError {
+    #[error("building the OTLP exporter failed: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("building the Prometheus exporter failed: {0}")]
+    Prometheus(String),
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInitialised,
+}
+
+/// Flushes and shuts down the exporters when dropped; keep it alive for the life of the process.
+#[must_use = "dropping the guard shuts telemetry down"]
+pub struct OtelGuard {
+    tracer_provider: SdkTracerProvider,
+    meter_provider: SdkMeterProvider,
+}
+
+impl OtelGuard {
+    /// Exports every finished span now (tests use it before asking Jaeger).
+    pub fn flush(&self) {
+        let _ = self.tracer_provider.force_flush();
+        let _ = self.meter_provider.force_flush();
+    }
+}
+
+impl Drop for OtelGuard {
+    fn drop(&mut self) {
+        let _ = self.tracer_provider.shutdown();
+        let _ = self.meter_provider.shutdown();
+    }
+}
+
+static REGISTRY: OnceLock<prometheus::Registry> = OnceLock::new();
+
+/// The Prometheus text exposition of every metric recorded in this process.
+pub fn render_metrics() -> String {
+    let Some(registry) = REGISTRY.get() else {
+        return String::new();
+    };
+    let mut out = Vec::with_capacity(16 * 1024);
+    let encoder = prometheus::TextEncoder::new();
+    if let Err(e) = prometheus::Encoder::encode(&encoder, &registry.gather(), &mut out) {
+        tracing::warn!(error = %e, "encoding metrics failed");
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Installs the global tracing subscriber (filtered by `RUST_LOG`, default `info`), the
+/// OpenTelemetry tracer and meter providers and the W3C propagator. Call once per process.
+pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard, OtelError> {
+    let resource = Resource::builder()
+        .with_service_name(service_name)
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build();
+
+    let mut tracer_builder = SdkTracerProvider::builder()
+        .with_resource(resource.clone())
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            config.sample_ratio,
+        ))));
+    let mut meter_builder = SdkMeterProvider::builder().with_resource(resource);
+
+    if config.export {
+        let base = config.otlp_endpoint.trim_end_matches('/');
+        let spans = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_endpoint(format!("{base}/v1/traces"))
+            .with_timeout(Duration::from_secs(5))
+            .build()?;
+        tracer_builder = tracer_builder.with_batch_exporter(spans);
+        let metrics = opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_endpoint(format!("{base}/v1/metrics"))
+            .with_timeout(Duration::from_secs(5))
+            .build()?;
+        meter_builder = meter_builder.with_reader(
+            PeriodicReader::builder(metrics)
+                .with_interval(config.metric_export_interval)
+                .build(),
+        );
+    }
+
+    let registry = REGISTRY.get_or_init(prometheus::Registry::new).clone();
+    let prometheus = opentelemetry_prometheus::exporter()
+        .with_registry(registry)
+        .build()
+        .map_err(|e| OtelError::Prometheus(e.to_string()))?;
+    let meter_provider = meter_builder.with_reader(prometheus).build();
+    let tracer_provider = tracer_builder.build();
+
+    let tracer = tracer_provider.tracer(service_name);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,opentelemetry=warn,opentelemetry_sdk=warn,rdkafka=warn")
+    });
+    let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer);
+    let fmt_layer = logs::layer(config.json_logs);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(otel_layer)
+        .with(fmt_layer)
+        .try_init()
+        .map_err(|_| OtelError::AlreadyInitialised)?;
+
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    global::set_tracer_provider(tracer_provider.clone());
+    global::set_meter_provider(meter_provider.clone());
+
+    Ok(OtelGuard {
+        tracer_provider,
+        meter_provider,
+    })
+}
+
+/// The meter every Pulse instrument is created from.
+pub fn meter() -> opentelemetry::metrics::Meter {
+    global::meter("pulse")
+}

@@ -1,0 +1,179 @@
+//! The processor: turns `events.raw` into rows in PostgreSQL, exactly once per event.
+//!
+//! - [`consumer`]: the consume → validate → store loop, batching, offsets, retries
+//! - [`validate`]: the fixed rules and their reason codes
+//! - [`schema`]: per-tenant JSON Schemas per event type
+//! - [`store`]: the batch transaction (idempotent inserts, counted dead-letter upserts)
+//! - [`dlq`]: publishing, listing and replaying dead letters
+//! - [`metrics`]: RED metrics and consumer lag
+
+pub mod consumer;
+pub mod dlq;
+pub mod metrics;
+pub mod schema;
+pub mod store;
+pub mod validate;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use pulse_core::{
+    config::{InfraConfig, string, var},
+    health::{self, Readiness},
+    kafka::{CONSUMER_GROUP, DLQ_PARTITIONS, RAW_PARTITIONS, TOPIC_DLQ, TOPIC_RAW},
+    server::{self, ShutdownTiming},
+};
+use rdkafka::consumer::Consumer;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    consumer::{Pipeline, PipelineConfig, ProcessorContext, PulseConsumer},
+    metrics::{Lag, ProcessorMetrics},
+    schema::SchemaCache,
+};
+
+/// Settings of the processor; see the README for every variable.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub infra: InfraConfig,
+    /// `PULSE_TOPIC_RAW` (default `events.raw`).
+    pub raw_topic: String,
+    /// `PULSE_TOPIC_DLQ` (default `events.dlq`).
+    pub dlq_topic: String,
+    /// `PULSE_CONSUMER_GROUP` (default `pulse-processor`).
+    pub group: String,
+    /// `PULSE_BATCH_SIZE` (default 2000): most records per transaction.
+    pub batch_size: usize,
+    /// `PULSE_BATCH_WAIT_MS` (default 20): longest wait to fill a batch after its first record.
+    pub batch_wait: Duration,
+    /// `PULSE_DB_MAX_CONNECTIONS` (default 4).
+    pub db_max_connections: u32,
+    /// `PULSE_SCHEMA_CACHE_TTL_MS` (default 5000): how soon a changed schema applies.
+    pub schema_cache_ttl: Duration,
+    /// `PULSE_MAX_BACKOFF_MS` (default 5000): longest pause between retries of a batch.
+    pub max_backoff: Duration,
+    /// `PULSE_KAFKA_SESSION_TIMEOUT_MS` (default 10000): how soon a dead processor's partitions move.
+    pub session_timeout: Duration,
+    pub shutdown: ShutdownTiming,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, pulse_core::ConfigError> {
+        let ms = |name, default| var(name, default).map(Duration::from_millis);
+        Ok(Self {
+            infra: InfraConfig::from_env(),
+            raw_topic: string("PULSE_TOPIC_RAW", TOPIC_RAW),
+            dlq_topic: string("PULSE_TOPIC_DLQ", TOPIC_DLQ),
+            group: string("PULSE_CONSUMER_GROUP", CONSUMER_GROUP),
+            batch_size: var("PULSE_BATCH_SIZE", 2000)?,
+            batch_wait: ms("PULSE_BATCH_WAIT_MS", 20)?,
+            db_max_connections: var("PULSE_DB_MAX_CONNECTIONS", 4)?,
+            schema_cache_ttl: ms("PULSE_SCHEMA_CACHE_TTL_MS", 5_000)?,
+            max_backoff: ms("PULSE_MAX_BACKOFF_MS", 5_000)?,
+            session_timeout: ms("PULSE_KAFKA_SESSION_TIMEOUT_MS", 10_000)?,
+            shutdown: ShutdownTiming::from_env()?,
+        })
+    }
+}
+
+/// Runs the processor until `shutdown` is cancelled: its loop finishes the batch in hand, commits
+/// and leaves the group; `/healthz`, `/readyz` and `/metrics` are served on `listener`.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let brokers = &config.infra.kafka_brokers;
+    pulse_core::kafka::ensure_topics(
+        brokers,
+        &[
+            (&config.raw_topic, RAW_PARTITIONS),
+            (&config.dlq_topic, DLQ_PARTITIONS),
+        ],
+    )
+    .await
+    .context("creating topics")?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(config.db_max_connections)
+        .acquire_timeout(Duration::from_secs(3))
+        .connect_lazy(config.infra.database_url.expose())
+        .context("DATABASE_URL")?;
+
+    let lag = Arc::new(Lag::default());
+    let consumer: PulseConsumer = pulse_core::kafka::client_config(brokers)
+        .set("group.id", &config.group)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .set(
+            "session.timeout.ms",
+            config.session_timeout.as_millis().to_string(),
+        )
+        .set(
+            "heartbeat.interval.ms",
+            (config.session_timeout.as_millis() / 4)
+                .max(500)
+                .to_string(),
+        )
+        .set("statistics.interval.ms", "5000")
+        .set("fetch.wait.max.ms", "20")
+        .create_with_context(ProcessorContext {
+            lag: lag.clone(),
+            topic: config.raw_topic.clone(),
+        })
+        .context("creating the Kafka consumer")?;
+    consumer
+        .subscribe(&[&config.raw_topic])
+        .context("subscribing")?;
+    let dlq =
+        dlq::producer(brokers, Duration::from_secs(10)).context("creating the DLQ producer")?;
+
+    let readiness = Readiness::new();
+    let metrics = Arc::new(ProcessorMetrics::new(
+        &config.raw_topic,
+        &config.group,
+        lag.clone(),
+    ));
+    let pipeline = Pipeline {
+        consumer: Arc::new(consumer),
+        dlq,
+        pool: pool.clone(),
+        schemas: SchemaCache::new(pool, config.schema_cache_ttl),
+        metrics,
+        lag,
+        readiness: readiness.clone(),
+        config: PipelineConfig {
+            raw_topic: config.raw_topic.clone(),
+            dlq_topic: config.dlq_topic.clone(),
+            group: config.group.clone(),
+            batch_size: config.batch_size.max(1),
+            batch_wait: config.batch_wait,
+            max_backoff: config.max_backoff,
+        },
+    };
+    let loop_token = shutdown.child_token();
+    let worker = tokio::spawn(pipeline.run(loop_token.clone()));
+
+    let app = axum::Router::new()
+        .merge(health::router(
+            readiness.clone(),
+            Arc::new(pulse_otel::render_metrics),
+        ))
+        .layer(axum::middleware::from_fn(pulse_core::http_telemetry::track));
+    tracing::info!(addr = %listener.local_addr()?, topic = %config.raw_topic, group = %config.group, "processor running");
+    readiness.set_ready();
+    server::serve(app, listener, readiness, shutdown.clone(), config.shutdown).await?;
+    loop_token.cancel();
+    match tokio::time::timeout(config.shutdown.drain, worker).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "processor loop panicked"),
+        Err(_) => tracing::warn!(
+            "processor loop did not stop in time; uncommitted records will be redelivered"
+        ),
+    }
+    tracing::info!("processor stopped");
+    Ok(())
+}

@@ -1,0 +1,242 @@
+//! Writing a batch to PostgreSQL in one transaction: valid events with one multi-row `INSERT …
+//! SELECT FROM unnest(…)` (`ON CONFLICT DO NOTHING`, so a redelivered record never makes a second
+//! row), dead letters with one upsert that counts real attempts (a replay) but not redeliveries of
+//! the same Kafka record.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use pulse_core::envelope::DlqReason;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// One valid event, ready to insert.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub tenant_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub occurred_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub source: Option<String>,
+    pub idempotency_key: Option<String>,
+    /// The payload object as JSON text, exactly as the client sent it.
+    pub payload: String,
+    pub trace_id: Option<String>,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// One dead letter, ready to upsert.
+#[derive(Debug, Clone)]
+pub struct DeadLetterRow {
+    pub tenant_id: Uuid,
+    pub event_id: Uuid,
+    pub reason: DlqReason,
+    /// JSON array of `{path, message}`.
+    pub errors: String,
+    /// The original body as JSON text.
+    pub body: String,
+    pub idempotency_key: Option<String>,
+    pub received_at: Option<DateTime<Utc>>,
+    pub failed_at: DateTime<Utc>,
+    pub source_topic: String,
+    pub source_partition: i32,
+    pub source_offset: i64,
+    pub trace_id: Option<String>,
+}
+
+/// What a batch write changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// New rows in `events` (the rest were already there).
+    pub events_inserted: u64,
+    /// Rows in `dead_letters` created or counted as a new attempt.
+    pub dead_letters_upserted: u64,
+}
+
+/// Starts the batch transaction.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin().await
+}
+
+/// Attempts so far for each dead letter about to be written, keyed by (tenant, event); a row
+/// whose stored source position equals the new one is a redelivery and keeps its count.
+pub async fn next_attempts(
+    tx: &mut Transaction<'static, Postgres>,
+    dead: &[DeadLetterRow],
+) -> Result<HashMap<(Uuid, Uuid), i32>, sqlx::Error> {
+    if dead.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tenants: Vec<Uuid> = dead.iter().map(|d| d.tenant_id).collect();
+    let events: Vec<Uuid> = dead.iter().map(|d| d.event_id).collect();
+    let rows: Vec<(Uuid, Uuid, i32, String, i32, i64)> = sqlx::query_as(
+        "select d.tenant_id, d.event_id, d.attempts, d.source_topic, d.source_partition, d.source_offset \
+         from dead_letters d join unnest($1::uuid[], $2::uuid[]) as k(t, e) on d.tenant_id = k.t and d.event_id = k.e \
+         for update of d",
+    )
+    .bind(&tenants)
+    .bind(&events)
+    .fetch_all(&mut **tx)
+    .await?;
+    let stored: HashMap<(Uuid, Uuid), (i32, (String, i32, i64))> = rows
+        .into_iter()
+        .map(|(t, e, a, st, sp, so)| ((t, e), (a, (st, sp, so))))
+        .collect();
+    Ok(dead
+        .iter()
+        .map(|d| {
+            let key = (d.tenant_id, d.event_id);
+            let attempts = match stored.get(&key) {
+                None => 1,
+                Some((a, pos))
+                    if *pos == (d.source_topic.clone(), d.source_partition, d.source_offset) =>
+                {
+                    *a
+                }
+                Some((a, _)) => a + 1,
+            };
+            (key, attempts)
+        })
+        .collect())
+}
+
+/// Writes the batch's rows inside `tx` (the caller commits).
+pub async fn write(
+    tx: &mut Transaction<'static, Postgres>,
+    events: &[EventRow],
+    dead: &[DeadLetterRow],
+) -> Result<Written, sqlx::Error> {
+    let mut written = Written::default();
+    if !events.is_empty() {
+        written.events_inserted = insert_events(tx, events).await?;
+    }
+    if !dead.is_empty() {
+        written.dead_letters_upserted = upsert_dead_letters(tx, dead).await?;
+    }
+    Ok(written)
+}
+
+async fn insert_events(
+    tx: &mut Transaction<'static, Postgres>,
+    rows: &[EventRow],
+) -> Result<u64, sqlx::Error> {
+    let n = rows.len();
+    let mut tenant = Vec::with_capacity(n);
+    let mut event = Vec::with_capacity(n);
+    let mut event_type = Vec::with_capacity(n);
+    let mut occurred = Vec::with_capacity(n);
+    let mut received = Vec::with_capacity(n);
+    let mut source = Vec::with_capacity(n);
+    let mut idem = Vec::with_capacity(n);
+    let mut payload = Vec::with_capacity(n);
+    let mut trace = Vec::with_capacity(n);
+    let mut partition = Vec::with_capacity(n);
+    let mut offset = Vec::with_capacity(n);
+    for r in rows {
+        tenant.push(r.tenant_id);
+        event.push(r.event_id);
+        event_type.push(r.event_type.as_str());
+        occurred.push(r.occurred_at);
+        received.push(r.received_at);
+        source.push(r.source.as_deref());
+        idem.push(r.idempotency_key.as_deref());
+        payload.push(r.payload.as_str());
+        trace.push(r.trace_id.as_deref());
+        partition.push(r.partition);
+        offset.push(r.offset);
+    }
+    let result = sqlx::query(
+        "insert into events (tenant_id, event_id, event_type, occurred_at, received_at, source, \
+           idempotency_key, payload, trace_id, kafka_partition, kafka_offset) \
+         select t, e, et, o, r, s, i, p::jsonb, tr, kp, ko \
+         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], \
+                     $7::text[], $8::text[], $9::text[], $10::int4[], $11::int8[]) \
+           as u(t, e, et, o, r, s, i, p, tr, kp, ko) \
+         on conflict (tenant_id, event_id) do nothing",
+    )
+    .bind(&tenant)
+    .bind(&event)
+    .bind(&event_type)
+    .bind(&occurred)
+    .bind(&received)
+    .bind(&source)
+    .bind(&idem)
+    .bind(&payload)
+    .bind(&trace)
+    .bind(&partition)
+    .bind(&offset)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+async fn upsert_dead_letters(
+    tx: &mut Transaction<'static, Postgres>,
+    rows: &[DeadLetterRow],
+) -> Result<u64, sqlx::Error> {
+    // one statement may not update a row twice: keep the last record per (tenant, event)
+    let mut last: HashMap<(Uuid, Uuid), &DeadLetterRow> = HashMap::with_capacity(rows.len());
+    for r in rows {
+        last.insert((r.tenant_id, r.event_id), r);
+    }
+    let rows: Vec<&DeadLetterRow> = last.into_values().collect();
+    let n = rows.len();
+    let mut tenant = Vec::with_capacity(n);
+    let mut event = Vec::with_capacity(n);
+    let mut reason = Vec::with_capacity(n);
+    let mut errors = Vec::with_capacity(n);
+    let mut body = Vec::with_capacity(n);
+    let mut idem = Vec::with_capacity(n);
+    let mut received = Vec::with_capacity(n);
+    let mut failed = Vec::with_capacity(n);
+    let mut topic = Vec::with_capacity(n);
+    let mut partition = Vec::with_capacity(n);
+    let mut offset = Vec::with_capacity(n);
+    let mut trace = Vec::with_capacity(n);
+    for r in rows {
+        tenant.push(r.tenant_id);
+        event.push(r.event_id);
+        reason.push(r.reason.as_str());
+        errors.push(r.errors.as_str());
+        body.push(r.body.as_str());
+        idem.push(r.idempotency_key.as_deref());
+        received.push(r.received_at);
+        failed.push(r.failed_at);
+        topic.push(r.source_topic.as_str());
+        partition.push(r.source_partition);
+        offset.push(r.source_offset);
+        trace.push(r.trace_id.as_deref());
+    }
+    let result = sqlx::query(
+        "insert into dead_letters as d (tenant_id, event_id, reason, errors, body, idempotency_key, received_at, \
+           failed_at, source_topic, source_partition, source_offset, trace_id) \
+         select t, e, rs, er::jsonb, b::jsonb, i, r, f, st, sp, so, tr \
+         from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], \
+                     $8::timestamptz[], $9::text[], $10::int4[], $11::int8[], $12::text[]) \
+           as u(t, e, rs, er, b, i, r, f, st, sp, so, tr) \
+         on conflict (tenant_id, event_id) do update set \
+           reason = excluded.reason, errors = excluded.errors, body = excluded.body, \
+           failed_at = excluded.failed_at, source_topic = excluded.source_topic, \
+           source_partition = excluded.source_partition, source_offset = excluded.source_offset, \
+           trace_id = excluded.trace_id, attempts = d.attempts + 1, status = 'pending', updated_at = now() \
+         where (d.source_topic, d.source_partition, d.source_offset) \
+           is distinct from (excluded.source_topic, excluded.source_partition, excluded.source_offset)",
+    )
+    .bind(&tenant)
+    .bind(&event)
+    .bind(&reason)
+    .bind(&errors)
+    .bind(&body)
+    .bind(&idem)
+    .bind(&received)
+    .bind(&failed)
+    .bind(&topic)
+    .bind(&partition)
+    .bind(&offset)
+    .bind(&trace)
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected())
+}

@@ -1,0 +1,438 @@
+//! The processor against the real Kafka and PostgreSQL: rows, dead letters, redeliveries, two
+//! processors, an unavailable database, schemas and replay.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::{Harness, TRACEPARENT};
+use pulse_core::testkit::{self, CuttableProxy};
+use pulse_processor::dlq::{self, DlqFilter};
+use rdkafka::Message;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn a_valid_event_becomes_one_row_with_every_field() {
+    let h = Harness::new().await;
+    let p = h.start(h.config()).await;
+    let tenant = h.tenant().await;
+    let received: DateTime<Utc> = "2026-11-27T08:00:00.123456Z".parse().unwrap();
+    let id = Uuid::now_v7();
+    h.send_with(
+        tenant.id,
+        id,
+        received,
+        Some("order-7"),
+        r#"{"event_type":"order.created","payload":{"order_id":"o-7","amount":42.5},"occurred_at":"2026-11-27T07:59:00Z","source":"checkout","partition_key":"o-7"}"#,
+    )
+    .await;
+    let other = h
+        .send(tenant.id, r#"{"event_type":"a","payload":{}}"#)
+        .await;
+    h.wait_for_count("events", 2, Duration::from_secs(30)).await;
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        tenant_id: Uuid,
+        event_type: String,
+        occurred_at: DateTime<Utc>,
+        received_at: DateTime<Utc>,
+        processed_at: DateTime<Utc>,
+        source: Option<String>,
+        idempotency_key: Option<String>,
+        payload: Value,
+        trace_id: Option<String>,
+        kafka_partition: i32,
+        kafka_offset: i64,
+    }
+    let row: Row = sqlx::query_as("select * from events where event_id = $1")
+        .bind(id)
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(row.tenant_id, tenant.id);
+    assert_eq!(row.event_type, "order.created");
+    assert_eq!(
+        row.occurred_at,
+        "2026-11-27T07:59:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
+    assert_eq!(row.received_at, received);
+    assert!(row.processed_at > received);
+    assert_eq!(row.source.as_deref(), Some("checkout"));
+    assert_eq!(row.idempotency_key.as_deref(), Some("order-7"));
+    assert_eq!(row.payload, json!({"order_id": "o-7", "amount": 42.5}));
+    assert_eq!(
+        row.trace_id.as_deref(),
+        TRACEPARENT.split('-').nth(1),
+        "trace id from the record's traceparent"
+    );
+    assert!((0..6).contains(&row.kafka_partition));
+    assert!(row.kafka_offset >= 0);
+
+    // occurred_at defaults to received_at
+    let (occurred, received): (DateTime<Utc>, DateTime<Utc>) =
+        sqlx::query_as("select occurred_at, received_at from events where event_id = $1")
+            .bind(other)
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(occurred, received);
+    assert_eq!(h.count("dead_letters").await, 0);
+
+    let metrics = h
+        .http
+        .get(p.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "messaging_client_consumed_messages",
+        "messaging_process_duration",
+        "pulse_events_stored",
+    ] {
+        assert!(metrics.contains(series), "{series} missing from /metrics");
+    }
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn each_invalid_class_is_dead_lettered_once_with_reason_and_paths() {
+    let h = Harness::new().await;
+    let p = h.start(h.config()).await;
+    let tenant = h.tenant().await;
+    let cases = [
+        (r#"{"payload":{}}"#, "missing_field", "/event_type"),
+        (
+            r#"{"event_type":"a","payload":"nope"}"#,
+            "invalid_type",
+            "/payload",
+        ),
+        (
+            r#"{"event_type":"has space","payload":{}}"#,
+            "invalid_value",
+            "/event_type",
+        ),
+        (
+            r#"{"event_type":"a","payload":{},"occurred_at":"2999-01-01T00:00:00Z"}"#,
+            "invalid_value",
+            "/occurred_at",
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (body, _, _) in cases {
+        ids.push(h.send(tenant.id, body).await);
+    }
+    // a record that is not an envelope at all, with Pulse's headers
+    let malformed_id = Uuid::now_v7();
+    h.send_raw(b"\x00\x01 not json", Some((tenant.id, malformed_id)), "x")
+        .await;
+
+    h.wait_for_count("dead_letters", 5, Duration::from_secs(30))
+        .await;
+    assert_eq!(h.count("events").await, 0);
+    for (id, (body, reason, path)) in ids.iter().zip(cases) {
+        let (r, errors, stored_body, attempts, trace): (String, Value, Value, i32, Option<String>) = sqlx::query_as(
+            "select reason, errors, body, attempts, trace_id from dead_letters where event_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(r, reason, "{body}");
+        assert_eq!(errors[0]["path"], path, "{body}");
+        assert!(errors[0]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(stored_body, serde_json::from_str::<Value>(body).unwrap());
+        assert_eq!(attempts, 1);
+        assert_eq!(trace.as_deref(), TRACEPARENT.split('-').nth(1));
+    }
+    let (reason, tenant_id): (String, Uuid) =
+        sqlx::query_as("select reason, tenant_id from dead_letters where event_id = $1")
+            .bind(malformed_id)
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(reason, "malformed_envelope");
+    assert_eq!(tenant_id, tenant.id, "tenant taken from the record header");
+
+    let records = h.dlq_records(Duration::from_millis(500)).await;
+    assert_eq!(records.len(), 5, "one DLQ record per dead letter");
+    for m in &records {
+        let v: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+        for field in [
+            "event_id",
+            "tenant_id",
+            "failed_at",
+            "reason",
+            "errors",
+            "body",
+            "source",
+            "attempts",
+            "trace_id",
+        ] {
+            assert!(v.get(field).is_some(), "DLQ record lacks {field}: {v}");
+        }
+        assert_eq!(v["source"]["topic"], h.raw.as_str());
+        assert_eq!(v["attempts"], 1);
+    }
+    let metrics = h
+        .http
+        .get(p.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("pulse_events_dead_lettered"),
+        "dead letters counted"
+    );
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn redelivered_records_leave_one_row_and_two_processors_share_the_work() {
+    let h = Harness::new().await;
+    let tenant = h.tenant().await;
+    for i in 0..1500 {
+        let body = if i % 50 == 0 {
+            json!({"payload": {"i": i}}).to_string()
+        } else {
+            json!({"event_type": "bulk", "payload": {"i": i}}).to_string()
+        };
+        h.send(tenant.id, &body).await;
+    }
+    let a = h.start(h.config()).await;
+    let b = h.start(h.config()).await;
+    h.wait_for_count("events", 1470, Duration::from_secs(60))
+        .await;
+    h.wait_for_count("dead_letters", 30, Duration::from_secs(30))
+        .await;
+    a.stop().await;
+    b.stop().await;
+
+    // a new consumer group reads every record again: still one row each, no new attempts
+    let mut again = h.config();
+    let regroup = testkit::unique("test-regroup-");
+    again.group = regroup.clone();
+    let c = h.start(again).await;
+    testkit::eventually(
+        "the second pass to finish",
+        Duration::from_secs(60),
+        || async {
+            let r = h
+                .http
+                .get(c.url("/metrics"))
+                .send()
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            // all 1500 records consumed by the redelivery pass as well
+            let consumed: f64 = r
+                .lines()
+                .filter(|l| {
+                    l.starts_with("messaging_client_consumed_messages")
+                        && l.contains(regroup.as_str())
+                })
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum();
+            (consumed >= 1500.0).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(h.count("events").await, 1470);
+    assert_eq!(h.count("dead_letters").await, 30);
+    let max_attempts: i32 = sqlx::query_scalar("select max(attempts) from dead_letters")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(max_attempts, 1, "a redelivery is not a new attempt");
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn database_outage_dead_letters_nothing_and_recovers() {
+    let h = Harness::new().await;
+    let target = "127.0.0.1:5432".parse().unwrap();
+    let proxy = CuttableProxy::start(target).await;
+    let mut config = h.config();
+    let url = h.db.url.replace("127.0.0.1:5432", &proxy.addr.to_string());
+    assert_ne!(url, h.db.url, "test database url points at 127.0.0.1:5432");
+    config.infra.database_url = pulse_core::Secret::new(url);
+    let tenant = h.tenant().await;
+    proxy.cut();
+    let p = h.start(config).await;
+
+    h.send(tenant.id, r#"{"event_type":"a","payload":{}}"#)
+        .await;
+    h.send(tenant.id, r#"{"payload":{}}"#).await;
+    testkit::eventually("readiness degraded", Duration::from_secs(30), || async {
+        let r = h.http.get(p.url("/readyz")).send().await.ok()?;
+        let v: Value = r.json().await.ok()?;
+        (v["status"] == "degraded").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(h.count("events").await, 0);
+    assert_eq!(h.count("dead_letters").await, 0);
+    let dlq = h.dlq_records(Duration::from_millis(300)).await;
+    assert!(dlq.is_empty(), "nothing dead-lettered during the outage");
+
+    proxy.restore();
+    h.wait_for_count("events", 1, Duration::from_secs(30)).await;
+    h.wait_for_count("dead_letters", 1, Duration::from_secs(30))
+        .await;
+    testkit::eventually("readiness back", Duration::from_secs(10), || async {
+        let r = h.http.get(p.url("/readyz")).send().await.ok()?;
+        (r.status() == 200).then_some(())
+    })
+    .await;
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn schema_violation_is_dead_lettered_and_replay_after_relaxing_stores_it_once() {
+    let h = Harness::new().await;
+    let p = h.start(h.config()).await;
+    let tenant = h.tenant().await;
+    let strict = json!({"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number", "minimum": 0}}});
+    pulse_processor::schema::set(&h.db.pool, &tenant.name, "order.paid", &strict)
+        .await
+        .unwrap();
+
+    let good = h
+        .send(
+            tenant.id,
+            r#"{"event_type":"order.paid","payload":{"amount":5}}"#,
+        )
+        .await;
+    let bad = h
+        .send(
+            tenant.id,
+            r#"{"event_type":"order.paid","payload":{"amount":-1,"note":"x"}}"#,
+        )
+        .await;
+    h.wait_for_count("events", 1, Duration::from_secs(30)).await;
+    h.wait_for_count("dead_letters", 1, Duration::from_secs(30))
+        .await;
+    let (reason, errors): (String, Value) =
+        sqlx::query_as("select reason, errors from dead_letters where event_id = $1")
+            .bind(bad)
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(reason, "schema_violation");
+    assert_eq!(errors[0]["path"], "/payload/amount");
+    let stored: i64 = sqlx::query_scalar("select count(*) from events where event_id = $1")
+        .bind(good)
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+
+    let relaxed = json!({"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number"}}});
+    pulse_processor::schema::set(&h.db.pool, &tenant.name, "order.paid", &relaxed)
+        .await
+        .unwrap();
+    // let the processor's schema cache (200 ms in tests) expire
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let producer = dlq::producer(&testkit::kafka_brokers(), Duration::from_secs(10)).unwrap();
+    let filter = DlqFilter {
+        tenant: Some(tenant.name.clone()),
+        ..DlqFilter::default()
+    };
+    let dry = dlq::replay(&h.db.pool, &producer, &h.raw, &filter, None, true)
+        .await
+        .unwrap();
+    assert_eq!((dry.selected, dry.replayed), (1, 0));
+    let report = dlq::replay(&h.db.pool, &producer, &h.raw, &filter, None, false)
+        .await
+        .unwrap();
+    assert_eq!((report.selected, report.replayed), (1, 1));
+    assert_eq!(report.event_ids, [bad]);
+    h.wait_for_count("events", 2, Duration::from_secs(30)).await;
+    let status: String = sqlx::query_scalar("select status from dead_letters where event_id = $1")
+        .bind(bad)
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "replayed");
+
+    // replaying again does nothing; the event stays stored once
+    let again = dlq::replay(&h.db.pool, &producer, &h.raw, &filter, None, false)
+        .await
+        .unwrap();
+    assert_eq!((again.selected, again.replayed), (0, 0));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(h.count("events").await, 2);
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn replay_with_a_corrected_body_keeps_the_event_id() {
+    let h = Harness::new().await;
+    let p = h.start(h.config()).await;
+    let tenant = h.tenant().await;
+    let bad = h
+        .send(tenant.id, r#"{"event_type":"a","payload":[1]}"#)
+        .await;
+    h.wait_for_count("dead_letters", 1, Duration::from_secs(30))
+        .await;
+
+    let producer = dlq::producer(&testkit::kafka_brokers(), Duration::from_secs(10)).unwrap();
+    let filter = DlqFilter {
+        event_id: Some(bad),
+        ..DlqFilter::default()
+    };
+    let fixed = json!({"event_type": "a", "payload": {"items": [1]}});
+    let report = dlq::replay(&h.db.pool, &producer, &h.raw, &filter, Some(&fixed), false)
+        .await
+        .unwrap();
+    assert_eq!(report.replayed, 1);
+    h.wait_for_count("events", 1, Duration::from_secs(30)).await;
+    let (tenant_id, payload): (Uuid, Value) =
+        sqlx::query_as("select tenant_id, payload from events where event_id = $1")
+            .bind(bad)
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(tenant_id, tenant.id);
+    assert_eq!(payload, json!({"items": [1]}));
+
+    // a corrected body must be an object, and only goes with one id
+    let not_object = dlq::replay(
+        &h.db.pool,
+        &producer,
+        &h.raw,
+        &filter,
+        Some(&json!([1])),
+        false,
+    )
+    .await;
+    assert!(not_object.is_err());
+    let by_tenant = DlqFilter {
+        tenant: Some(tenant.name.clone()),
+        ..DlqFilter::default()
+    };
+    assert!(
+        dlq::replay(
+            &h.db.pool,
+            &producer,
+            &h.raw,
+            &by_tenant,
+            Some(&fixed),
+            false
+        )
+        .await
+        .is_err()
+    );
+    p.stop().await;
+}

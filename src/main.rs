@@ -1,0 +1,336 @@
+//! `pulse`: one binary for every Pulse service and the operator commands. It only parses
+//! arguments and calls into the service crates.
+
+use std::net::SocketAddr;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use pulse_core::{TenantStore, config::InfraConfig, db};
+use pulse_otel::{OtelConfig, names::service};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "pulse", version, about = "Pulse: multi-tenant event ingestion")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP ingest service (POST /events).
+    Ingest {
+        /// Address to listen on.
+        #[arg(long, env = "PULSE_INGEST_ADDR", default_value = "0.0.0.0:8080")]
+        addr: SocketAddr,
+    },
+    /// Run the processor (events.raw -> PostgreSQL / dead letters).
+    Processor {
+        /// Address of the health and metrics endpoints.
+        #[arg(long, env = "PULSE_PROCESSOR_ADDR", default_value = "0.0.0.0:8082")]
+        addr: SocketAddr,
+    },
+    /// Run the admin GraphQL API and web console.
+    Graphql {
+        /// Address to listen on.
+        #[arg(long, env = "PULSE_GRAPHQL_ADDR", default_value = "0.0.0.0:8081")]
+        addr: SocketAddr,
+    },
+    /// Apply the database migrations (idempotent).
+    Migrate,
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage per-tenant JSON Schemas per event type.
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
+    /// Inspect and replay dead letters.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemaCommand {
+    /// Set (or replace) the JSON Schema that payloads of one event type must satisfy.
+    Set {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        event_type: String,
+        /// A file holding the JSON Schema.
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+    /// List stored schemas.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List dead letters, newest first.
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+        /// missing_field, invalid_type, invalid_value, schema_violation or malformed_envelope.
+        #[arg(long)]
+        reason: Option<String>,
+        /// pending, replayed or discarded.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Republish pending dead letters to events.raw with their original event id.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "tenant"])))]
+    Replay {
+        /// The event id of one dead letter.
+        #[arg(long)]
+        id: Option<uuid::Uuid>,
+        /// Every pending dead letter of this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only those with this reason (with --tenant).
+        #[arg(long, requires = "tenant")]
+        reason: Option<String>,
+        /// A file with a corrected body (with --id).
+        #[arg(long, requires = "id")]
+        body_file: Option<std::path::PathBuf>,
+        /// Show what would be replayed, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant; prints its API key once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        rate_limit_per_minute: Option<i32>,
+    },
+    /// List tenants (never their keys).
+    List,
+    /// Replace a tenant's API key; prints the new key once.
+    RotateKey {
+        #[arg(long)]
+        name: String,
+    },
+    /// Change a tenant's rate limit and/or idempotency window.
+    SetLimits {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        rate_limit_per_minute: Option<i32>,
+        #[arg(long)]
+        idempotency_ttl_seconds: Option<i32>,
+    },
+    /// Disable a tenant: its key stops working.
+    Disable {
+        #[arg(long)]
+        name: String,
+    },
+    /// Re-enable a disabled tenant.
+    Enable {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Ingest { addr } => {
+            let _otel = pulse_otel::init(service::INGEST, &OtelConfig::from_env())?;
+            let config = pulse_ingest::Config::from_env()?;
+            let listener = bind(addr).await?;
+            pulse_ingest::serve(config, listener, signal_token()).await
+        }
+        Command::Processor { addr } => {
+            let _otel = pulse_otel::init(service::PROCESSOR, &OtelConfig::from_env())?;
+            let config = pulse_processor::Config::from_env()?;
+            let listener = bind(addr).await?;
+            pulse_processor::serve(config, listener, signal_token()).await
+        }
+        Command::Graphql { addr } => {
+            let _otel = pulse_otel::init(service::GRAPHQL, &OtelConfig::from_env())?;
+            let config = pulse_graphql::Config::from_env()?;
+            let listener = bind(addr).await?;
+            pulse_graphql::serve(config, listener, signal_token()).await
+        }
+        Command::Migrate => {
+            let pool = connect().await?;
+            db::migrate(&pool).await.context("applying migrations")?;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::Tenant { command } => tenant(command).await,
+        Command::Schema { command } => schema(command).await,
+        Command::Dlq { command } => dlq(command).await,
+    }
+}
+
+async fn schema(command: SchemaCommand) -> anyhow::Result<()> {
+    use pulse_processor::schema;
+    let pool = connect().await?;
+    match command {
+        SchemaCommand::Set {
+            tenant,
+            event_type,
+            file,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            schema::set(&pool, &tenant, &event_type, &value).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "tenant": tenant, "event_type": event_type, "status": "set" })
+            );
+        }
+        SchemaCommand::List { tenant } => {
+            println!(
+                "{}",
+                serde_json::to_value(schema::list(&pool, tenant.as_deref()).await?)?
+            );
+        }
+    }
+    Ok(())
+}
+
+fn parse_reason(reason: Option<&str>) -> anyhow::Result<Option<pulse_core::envelope::DlqReason>> {
+    reason
+        .map(|r| {
+            pulse_core::envelope::DlqReason::parse(r)
+                .with_context(|| format!("unknown reason {r:?}"))
+        })
+        .transpose()
+}
+
+async fn dlq(command: DlqCommand) -> anyhow::Result<()> {
+    use pulse_processor::dlq::{self, DlqFilter};
+    let pool = connect().await?;
+    match command {
+        DlqCommand::List {
+            tenant,
+            reason,
+            status,
+            limit,
+        } => {
+            let filter = DlqFilter {
+                tenant,
+                reason: parse_reason(reason.as_deref())?,
+                status,
+                limit,
+                ..DlqFilter::default()
+            };
+            println!(
+                "{}",
+                serde_json::to_value(dlq::list(&pool, &filter).await?)?
+            );
+        }
+        DlqCommand::Replay {
+            id,
+            tenant,
+            reason,
+            body_file,
+            dry_run,
+        } => {
+            let body = body_file
+                .map(|f| -> anyhow::Result<serde_json::Value> {
+                    let text = std::fs::read_to_string(&f)
+                        .with_context(|| format!("reading {}", f.display()))?;
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{} is not JSON", f.display()))
+                })
+                .transpose()?;
+            let filter = DlqFilter {
+                event_id: id,
+                tenant,
+                reason: parse_reason(reason.as_deref())?,
+                ..DlqFilter::default()
+            };
+            let infra = InfraConfig::from_env();
+            let producer = dlq::producer(&infra.kafka_brokers, std::time::Duration::from_secs(10))?;
+            let topic = pulse_core::config::string("PULSE_TOPIC_RAW", pulse_core::kafka::TOPIC_RAW);
+            let report =
+                dlq::replay(&pool, &producer, &topic, &filter, body.as_ref(), dry_run).await?;
+            println!("{}", serde_json::to_value(report)?);
+        }
+    }
+    Ok(())
+}
+
+async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
+    let store = TenantStore::new(connect().await?);
+    let value = match command {
+        TenantCommand::Create {
+            name,
+            rate_limit_per_minute,
+        } => {
+            let (tenant, key) = store.create(&name, rate_limit_per_minute).await?;
+            serde_json::json!({ "tenant_id": tenant.id, "name": tenant.name, "api_key": key.expose() })
+        }
+        TenantCommand::RotateKey { name } => {
+            let (tenant, key) = store.rotate_key(&name).await?;
+            serde_json::json!({ "tenant_id": tenant.id, "name": tenant.name, "api_key": key.expose() })
+        }
+        TenantCommand::List => serde_json::to_value(store.list().await?)?,
+        TenantCommand::SetLimits {
+            name,
+            rate_limit_per_minute,
+            idempotency_ttl_seconds,
+        } => serde_json::to_value(
+            store
+                .set_limits(&name, rate_limit_per_minute, idempotency_ttl_seconds)
+                .await?,
+        )?,
+        TenantCommand::Disable { name } => {
+            serde_json::to_value(store.set_disabled(&name, true).await?)?
+        }
+        TenantCommand::Enable { name } => {
+            serde_json::to_value(store.set_disabled(&name, false).await?)?
+        }
+    };
+    println!("{value}");
+    Ok(())
+}
+
+async fn connect() -> anyhow::Result<sqlx::PgPool> {
+    let infra = InfraConfig::from_env();
+    db::connect(infra.database_url.expose(), 2)
+        .await
+        .context("connecting to PostgreSQL (DATABASE_URL)")
+}
+
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))
+}
+
+/// A token cancelled on SIGTERM / SIGINT.
+fn signal_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    tokio::spawn(pulse_core::shutdown::cancel_on_signal(token.clone()));
+    token
+}
