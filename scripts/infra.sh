@@ -94,9 +94,7 @@ run_step() {
 cmd_up() {
   local started=$SECONDS component failed=()
   select_components "$@"
-  if ! ensure_packages "${COMPONENTS[@]}"; then
-    exit 1
-  fi
+  ensure_packages "${COMPONENTS[@]}"
   for component in "${COMPONENTS[@]}"; do
     run_step "$component" up || failed+=("$component")
   done

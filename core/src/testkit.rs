@@ -111,24 +111,6 @@ where
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5432/pulse", "t1"),
-            "postgres://u:p@h:5432/t1"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/pulse?sslmode=disable", "t1"),
-            "postgres://u:p@h/t1?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
-    }
-}
-
 /// Telemetry for a test process (service name `pulse-test`), installed once; exported to the
 /// real Jaeger like the services' own.
 pub fn telemetry() -> &'static pulse_otel::OtelGuard {
@@ -206,5 +188,23 @@ impl Drop for CuttableProxy {
     fn drop(&mut self) {
         self.task.abort();
         self.generation.send_modify(|g| *g += 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/pulse", "t1"),
+            "postgres://u:p@h:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/pulse?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
     }
 }

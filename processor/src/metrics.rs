@@ -13,23 +13,30 @@ use opentelemetry::{
 use pulse_core::envelope::DlqReason;
 use pulse_otel::names::{attr, metric};
 
+/// One partition's lag: records behind the high watermark, and the `received_at` of the last
+/// record processed from it.
+#[derive(Debug, Default, Clone, Copy)]
+struct PartitionLag {
+    records: i64,
+    last_received_at: Option<DateTime<Utc>>,
+}
+
 /// Per-partition lag, fed by librdkafka statistics and by processed records.
 #[derive(Default)]
 pub struct Lag {
-    /// partition → (records behind the high watermark, received_at of the last processed record)
-    partitions: Mutex<HashMap<i32, (i64, Option<DateTime<Utc>>)>>,
+    partitions: Mutex<HashMap<i32, PartitionLag>>,
 }
 
 impl Lag {
     pub fn set_records(&self, partition: i32, lag: i64) {
         if let Ok(mut p) = self.partitions.lock() {
-            p.entry(partition).or_default().0 = lag.max(0);
+            p.entry(partition).or_default().records = lag.max(0);
         }
     }
 
     pub fn processed(&self, partition: i32, received_at: DateTime<Utc>) {
         if let Ok(mut p) = self.partitions.lock() {
-            p.entry(partition).or_default().1 = Some(received_at);
+            p.entry(partition).or_default().last_received_at = Some(received_at);
         }
     }
 
@@ -40,14 +47,14 @@ impl Lag {
             |_| Vec::new(),
             |p| {
                 p.iter()
-                    .map(|(&part, &(records, last))| {
-                        let secs = match last {
-                            Some(t) if records > 0 => {
+                    .map(|(&part, lag)| {
+                        let secs = match lag.last_received_at {
+                            Some(t) if lag.records > 0 => {
                                 (now - t).num_milliseconds().max(0) as f64 / 1000.0
                             }
                             _ => 0.0,
                         };
-                        (part, records, secs)
+                        (part, lag.records, secs)
                     })
                     .collect()
             },

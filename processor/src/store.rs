@@ -80,7 +80,9 @@ pub async fn next_attempts(
     .bind(&events)
     .fetch_all(&mut **tx)
     .await?;
-    let stored: HashMap<(Uuid, Uuid), (i32, (String, i32, i64))> = rows
+    // (tenant, event) → (attempts, source position)
+    type Stored = HashMap<(Uuid, Uuid), (i32, (String, i32, i64))>;
+    let stored: Stored = rows
         .into_iter()
         .map(|(t, e, a, st, sp, so)| ((t, e), (a, (st, sp, so))))
         .collect();

@@ -4,9 +4,6 @@
 
 RUN_DIR="$REPO/.run"
 LOG_DIR="$RUN_DIR/logs"
-# Where the machine's first-boot provisioning writes its logs (apt.log, mvn.log, go.log); when one of them
-# exists but has not printed its "done" marker yet, we wait instead of racing it.
-BOOT_DIR="${PULSE_BOOT_DIR:-/tmp/boot}"
 
 # say COMPONENT MESSAGE... — one progress line.
 say() {
@@ -137,26 +134,6 @@ pid_is_live() {
   # the field after "(comm)" is the state; comm may itself contain spaces or parentheses
   stat=${stat##*) }
   [[ -n $stat && ${stat%% *} != Z ]]
-}
-
-# wait_for_boot_marker FILE MARKER WHAT — when the first-boot job that writes $BOOT_DIR/FILE is still
-# running (file present, MARKER not printed yet), wait for it (at most 30 minutes).
-wait_for_boot_marker() {
-  local file="$BOOT_DIR/$1" marker=$2 what=$3 waited=0
-  [[ -f $file ]] || return 0
-  grep -q -- "$marker" "$file" && return 0
-  say "$what" "waiting for the background job writing $file to finish"
-  while ! grep -q -- "$marker" "$file"; do
-    if ((waited >= 1800)); then
-      warn "$what" "gave up waiting for '$marker' in $file after 30 minutes"
-      return 1
-    fi
-    sleep 5
-    waited=$((waited + 5))
-    if ((waited % 60 == 0)); then
-      say "$what" "still waiting for $file (${waited}s)"
-    fi
-  done
 }
 
 # as_postgres COMMAND... — run COMMAND as the postgres system user.

@@ -35,12 +35,6 @@ jaeger_build() {
     say jaeger "binary present ($bin)"
     return 0
   fi
-  # The machine may be building it in the background.
-  wait_for_boot_marker go.log go-done jaeger
-  if [[ -x $bin ]]; then
-    say jaeger "binary present ($bin)"
-    return 0
-  fi
   if ! command -v go >/dev/null; then
     warn jaeger "Go is not installed, and it is needed once to build Jaeger ($JAEGER_MODULE $JAEGER_MODULE_VERSION)."
     warn jaeger "Install Go >= 1.24 (Debian 12's golang package is too old) so that \`go\` is on PATH, then re-run."

@@ -38,7 +38,6 @@ kafka_libs() {
     return 0
   fi
   # The machine may be warming ~/.m2 with the same command in the background.
-  wait_for_boot_marker mvn.log mvn-done kafka
   say kafka "copying libraries from Maven (infra/kafka/pom.xml) into ${KAFKA_LIBS#"$REPO"/}"
   rm -rf -- "$tmp"
   mkdir -p -- "$KAFKA_HOME" "$LOG_DIR"

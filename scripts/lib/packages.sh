@@ -28,7 +28,6 @@ ensure_packages() {
   done
 
   # The machine may still be installing these in the background; let it finish first.
-  wait_for_boot_marker apt.log apt-done packages
 
   mapfile -t missing < <(apt_missing "${wanted[@]}")
   if ((${#missing[@]} == 0)); then
