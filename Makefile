@@ -10,6 +10,12 @@ export REDIS_URL ?= redis://127.0.0.1:6379
 export KAFKA_BROKERS ?= 127.0.0.1:9092
 export OTEL_EXPORTER_OTLP_ENDPOINT ?= http://127.0.0.1:4318
 
+# CI builds every fresh clone from scratch; sharing one target directory between clones keeps the
+# dependencies compiled (cargo locks it, and each checkout's own crates get their own fingerprints).
+ifeq ($(CI),true)
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/pulse/ci-target
+endif
+
 # load test knobs (see README)
 DURATION ?= 30
 RATE ?= 2000

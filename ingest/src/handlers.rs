@@ -452,7 +452,7 @@ async fn publish_one(
                     partition.to_string(),
                 );
                 span.record(attr::MESSAGING_KAFKA_OFFSET, offset);
-                state.metrics.sent(topic, None);
+                state.metrics.sent(None);
                 Ok(())
             }
             Err(e) => {
@@ -464,7 +464,7 @@ async fn publish_one(
                 span.record("otel.status_code", "error");
                 span.record(attr::ERROR_TYPE, kind);
                 tracing::warn!(error = %e, "publishing event failed");
-                state.metrics.sent(topic, Some(kind));
+                state.metrics.sent(Some(kind));
                 Err(IngestError::BrokerUnavailable)
             }
         }

@@ -164,7 +164,7 @@ pub async fn serve(
             config.delivery_timeout + Duration::from_secs(30),
         ),
         publisher: publisher.clone(),
-        metrics: Arc::new(IngestMetrics::new()),
+        metrics: Arc::new(IngestMetrics::new(&config.raw_topic)),
         limits: Arc::new(Limits {
             max_body_bytes: config.max_body_bytes,
             max_batch_bytes: config.max_batch_bytes,

@@ -27,8 +27,6 @@ ensure_packages() {
     esac
   done
 
-  # The machine may still be installing these in the background; let it finish first.
-
   mapfile -t missing < <(apt_missing "${wanted[@]}")
   if ((${#missing[@]} == 0)); then
     say packages "all present (${wanted[*]})"
