@@ -154,11 +154,11 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
         EnvFilter::new("info,opentelemetry=warn,opentelemetry_sdk=warn,rdkafka=warn")
     });
     let otel_layer = tracing_opentelemetry::layer().with_tracer(tracer);
-    let fmt_layer = logs::layer(config.json_logs);
+    let log_layer = logs::layer(config.json_logs);
     tracing_subscriber::registry()
         .with(filter)
         .with(otel_layer)
-        .with(fmt_layer)
+        .with(log_layer)
         .try_init()
         .map_err(|_| OtelError::AlreadyInitialised)?;
 

@@ -1,0 +1,107 @@
+//! Reading PostgreSQL for the reconciliation: polling until the processor has written a row for
+//! every recorded id, then fetching those rows, in chunks of ids.
+
+use std::{
+    collections::HashSet,
+    time::{Duration, Instant},
+};
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::reconcile::{Drain, Found, Place};
+
+/// Ids per query: large enough to be quick, small enough for a reasonable bind size.
+const CHUNK: usize = 5_000;
+const POLL: Duration = Duration::from_millis(500);
+
+/// The ids among `ids` that have a row in `events` or `dead_letters`.
+async fn present(pool: &PgPool, ids: &[Uuid], tenants: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select event_id from events where event_id = any($1::uuid[]) \
+         union all \
+         select event_id from dead_letters \
+         where tenant_id = any($2::uuid[]) and event_id = any($1::uuid[])",
+    )
+    .bind(ids)
+    .bind(tenants)
+    .fetch_all(pool)
+    .await
+}
+
+/// Polls until every id has a row, `patience` passes without one more id arriving, or `progress`
+/// (told how many ids of how many are still pending after each poll) returns false.
+pub async fn wait_for_drain(
+    pool: &PgPool,
+    ids: &[Uuid],
+    tenants: &[Uuid],
+    patience: Duration,
+    mut progress: impl FnMut(usize, usize) -> bool,
+) -> Result<Drain, sqlx::Error> {
+    let started = Instant::now();
+    let mut pending: HashSet<Uuid> = ids.iter().copied().collect();
+    let mut last_progress = Instant::now();
+    loop {
+        let before = pending.len();
+        let batch: Vec<Uuid> = pending.iter().copied().collect();
+        for chunk in batch.chunks(CHUNK) {
+            for id in present(pool, chunk, tenants).await? {
+                pending.remove(&id);
+            }
+        }
+        if pending.len() < before {
+            last_progress = Instant::now();
+        }
+        let keep_waiting = progress(pending.len(), ids.len());
+        if pending.is_empty() || !keep_waiting || last_progress.elapsed() >= patience {
+            return Ok(Drain {
+                drained: pending.is_empty(),
+                pending: pending.len(),
+                waited: started.elapsed(),
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Every row in `events` and `dead_letters` for `ids`.
+pub async fn fetch(
+    pool: &PgPool,
+    ids: &[Uuid],
+    tenants: &[Uuid],
+) -> Result<Vec<Found>, sqlx::Error> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let stored: Vec<(Uuid, Uuid)> = sqlx::query_as(
+            "select event_id, tenant_id from events where event_id = any($1::uuid[])",
+        )
+        .bind(chunk)
+        .fetch_all(pool)
+        .await?;
+        found.extend(stored.into_iter().map(|(event_id, tenant_id)| Found {
+            event_id,
+            tenant_id,
+            place: Place::Events,
+        }));
+        let dead: Vec<(Uuid, Uuid, String, String)> = sqlx::query_as(
+            "select event_id, tenant_id, reason, status from dead_letters \
+             where tenant_id = any($2::uuid[]) and event_id = any($1::uuid[])",
+        )
+        .bind(chunk)
+        .bind(tenants)
+        .fetch_all(pool)
+        .await?;
+        found.extend(
+            dead.into_iter()
+                .map(|(event_id, tenant_id, reason, status)| Found {
+                    event_id,
+                    tenant_id,
+                    place: Place::DeadLetters {
+                        reason,
+                        replayed: status == "replayed",
+                    },
+                }),
+        );
+    }
+    Ok(found)
+}
