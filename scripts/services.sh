@@ -34,7 +34,9 @@ start_one() {
     return 0
   fi
   echo "==> $svc: starting on :$(port_of "$svc")"
-  PULSE_LOG_FORMAT="${PULSE_LOG_FORMAT:-json}" nohup "$BIN" "$svc" >>"$RUN/logs/$svc.log" 2>&1 &
+  # the bundled Jaeger takes traces but no metrics: metrics stay on /metrics unless told otherwise
+  PULSE_LOG_FORMAT="${PULSE_LOG_FORMAT:-json}" OTEL_METRICS_EXPORTER="${OTEL_METRICS_EXPORTER:-prometheus}" \
+    nohup "$BIN" "$svc" >>"$RUN/logs/$svc.log" 2>&1 &
   echo $! >"$RUN/pids/$svc.pid"
   for _ in $(seq 1 60); do
     if healthy "$svc"; then

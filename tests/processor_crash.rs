@@ -19,7 +19,10 @@ use uuid::Uuid;
 const RECORDS: i64 = 20_000;
 
 async fn count(db: &TestDb) -> i64 {
-    sqlx::query_scalar("select count(*) from events").fetch_one(&db.pool).await.unwrap()
+    sqlx::query_scalar("select count(*) from events")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,7 +31,9 @@ async fn sigkill_mid_batch_then_restart_stores_everything_once() {
     let raw = testkit::unique("test.raw.");
     let dlq = testkit::unique("test.dlq.");
     let brokers = testkit::kafka_brokers();
-    pulse_core::kafka::ensure_topics(&brokers, &[(&raw, 6), (&dlq, 3)]).await.unwrap();
+    pulse_core::kafka::ensure_topics(&brokers, &[(&raw, 6), (&dlq, 3)])
+        .await
+        .unwrap();
     let tenant = Uuid::now_v7();
 
     let producer: FutureProducer = pulse_core::kafka::client_config(&brokers)
@@ -36,7 +41,8 @@ async fn sigkill_mid_batch_then_restart_stores_everything_once() {
         .set("queue.buffering.max.messages", "100000")
         .create()
         .unwrap();
-    let body = RawValue::from_string(r#"{"event_type":"crash.test","payload":{"n":1}}"#.to_owned()).unwrap();
+    let body = RawValue::from_string(r#"{"event_type":"crash.test","payload":{"n":1}}"#.to_owned())
+        .unwrap();
     let mut deliveries = Vec::with_capacity(RECORDS as usize);
     for _ in 0..RECORDS {
         let envelope = EventEnvelope {
@@ -48,7 +54,12 @@ async fn sigkill_mid_batch_then_restart_stores_everything_once() {
         };
         let value = serde_json::to_vec(&envelope).unwrap();
         let key = envelope.event_id.to_string();
-        deliveries.push(producer.send_result(FutureRecord::to(&raw).key(&key).payload(&value)).map_err(|(e, _)| e).unwrap());
+        deliveries.push(
+            producer
+                .send_result(FutureRecord::to(&raw).key(&key).payload(&value))
+                .map_err(|(e, _)| e)
+                .unwrap(),
+        );
     }
     for d in deliveries {
         d.await.unwrap().map_err(|(e, _)| e).unwrap();
@@ -71,7 +82,10 @@ async fn sigkill_mid_batch_then_restart_stores_everything_once() {
     .await;
     first.kill();
     let at_kill = count(&db).await;
-    assert!(at_kill < RECORDS, "killed before the end ({at_kill} of {RECORDS} stored)");
+    assert!(
+        at_kill < RECORDS,
+        "killed before the end ({at_kill} of {RECORDS} stored)"
+    );
 
     let mut second = Service::start("processor", &env);
     testkit::eventually("every record stored", Duration::from_secs(120), || async {
@@ -87,7 +101,13 @@ async fn sigkill_mid_batch_then_restart_stores_everything_once() {
             .await
             .unwrap();
     assert_eq!(distinct_offsets, RECORDS, "every record is its own row");
-    let dead: i64 = sqlx::query_scalar("select count(*) from dead_letters").fetch_one(&db.pool).await.unwrap();
+    let dead: i64 = sqlx::query_scalar("select count(*) from dead_letters")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
     assert_eq!(dead, 0);
-    assert!(second.terminate().is_some_and(|s| s.success()), "clean shutdown on SIGTERM");
+    assert!(
+        second.terminate().is_some_and(|s| s.success()),
+        "clean shutdown on SIGTERM"
+    );
 }

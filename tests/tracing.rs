@@ -38,7 +38,10 @@ impl Span<'_> {
             .and_then(|r| r["spanID"].as_str())
     }
     fn tag(&self, key: &str) -> Option<String> {
-        let tag = self.raw["tags"].as_array()?.iter().find(|t| t["key"] == key)?;
+        let tag = self.raw["tags"]
+            .as_array()?
+            .iter()
+            .find(|t| t["key"] == key)?;
         Some(match &tag["value"] {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -64,17 +67,27 @@ fn spans(trace: &Value) -> Vec<Span<'_>> {
 
 async fn trace_with(http: &reqwest::Client, trace_id: &str, wanted: &[&str]) -> Value {
     let url = format!("{}/api/traces/{trace_id}", jaeger());
-    testkit::eventually(&format!("trace {trace_id} with {wanted:?}"), Duration::from_secs(30), || async {
-        let v: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
-        let trace = v["data"].get(0)?.clone();
-        let names: Vec<String> = spans(&trace).iter().map(|s| s.name().to_owned()).collect();
-        wanted.iter().all(|w| names.iter().any(|n| n == w)).then_some(trace)
-    })
+    testkit::eventually(
+        &format!("trace {trace_id} with {wanted:?}"),
+        Duration::from_secs(30),
+        || async {
+            let v: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
+            let trace = v["data"].get(0)?.clone();
+            let names: Vec<String> = spans(&trace).iter().map(|s| s.name().to_owned()).collect();
+            wanted
+                .iter()
+                .all(|w| names.iter().any(|n| n == w))
+                .then_some(trace)
+        },
+    )
     .await
 }
 
 fn find<'a, 'b>(spans: &'b [Span<'a>], name: &str) -> &'b Span<'a> {
-    spans.iter().find(|s| s.name() == name).unwrap_or_else(|| panic!("no span {name}"))
+    spans
+        .iter()
+        .find(|s| s.name() == name)
+        .unwrap_or_else(|| panic!("no span {name}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +96,9 @@ async fn every_event_is_one_connected_trace_without_payload() {
     let raw = testkit::unique("test.raw.");
     let dlq = testkit::unique("test.dlq.");
     let group = testkit::unique("test-trace-");
-    pulse_core::kafka::ensure_topics(&testkit::kafka_brokers(), &[(&raw, 6), (&dlq, 3)]).await.unwrap();
+    pulse_core::kafka::ensure_topics(&testkit::kafka_brokers(), &[(&raw, 6), (&dlq, 3)])
+        .await
+        .unwrap();
     let env = vec![
         ("DATABASE_URL", db.url.clone()),
         ("PULSE_TOPIC_RAW", raw.clone()),
@@ -95,7 +110,10 @@ async fn every_event_is_one_connected_trace_without_payload() {
     let processor = Service::start("processor", &env);
     ingest.ready().await;
     processor.ready().await;
-    let (tenant, key) = TenantStore::new(db.pool.clone()).create(&testkit::unique("t-"), None).await.unwrap();
+    let (tenant, key) = TenantStore::new(db.pool.clone())
+        .create(&testkit::unique("t-"), None)
+        .await
+        .unwrap();
 
     let http = reqwest::Client::new();
     let secret_value = testkit::unique("very-private-");
@@ -120,23 +138,42 @@ async fn every_event_is_one_connected_trace_without_payload() {
     .await
     .unwrap();
     assert_eq!(r.status(), 202);
-    let header_trace = r.headers()["traceparent"].to_str().unwrap().split('-').nth(1).unwrap().to_owned();
-    let event_id: String = r.json::<Value>().await.unwrap()["event_id"].as_str().unwrap().to_owned();
+    let header_trace = r.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .split('-')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let event_id: String = r.json::<Value>().await.unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let trace_id: String = testkit::eventually("the row", Duration::from_secs(30), || async {
-        sqlx::query_scalar::<_, Option<String>>("select trace_id from events where event_id = $1::uuid")
-            .bind(&event_id)
-            .fetch_optional(&db.pool)
-            .await
-            .ok()
-            .flatten()
-            .flatten()
+        sqlx::query_scalar::<_, Option<String>>(
+            "select trace_id from events where event_id = $1::uuid",
+        )
+        .bind(&event_id)
+        .fetch_optional(&db.pool)
+        .await
+        .ok()
+        .flatten()
+        .flatten()
     })
     .await;
-    assert_eq!(trace_id, header_trace, "the stored trace id is the one ingest answered with");
+    assert_eq!(
+        trace_id, header_trace,
+        "the stored trace id is the one ingest answered with"
+    );
 
     let send_name = format!("send {raw}");
     let process_name = format!("process {raw}");
-    let trace = trace_with(&http, &trace_id, &["POST /events", &send_name, &process_name, "INSERT events"]).await;
+    let trace = trace_with(
+        &http,
+        &trace_id,
+        &["POST /events", &send_name, &process_name, "INSERT events"],
+    )
+    .await;
     let all = spans(&trace);
     let server = find(&all, "POST /events");
     let send = find(&all, &send_name);
@@ -154,54 +191,101 @@ async fn every_event_is_one_connected_trace_without_payload() {
     assert_eq!(process.parent(), Some(send.id()));
     assert_eq!(insert.parent(), Some(process.id()));
     assert_eq!(server.tag("http.route").as_deref(), Some("/events"));
-    assert_eq!(server.tag("http.response.status_code").as_deref(), Some("202"));
+    assert_eq!(
+        server.tag("http.response.status_code").as_deref(),
+        Some("202")
+    );
     for s in [send, process] {
         assert_eq!(s.tag("messaging.system").as_deref(), Some("kafka"));
-        assert_eq!(s.tag("messaging.destination.name").as_deref(), Some(raw.as_str()));
+        assert_eq!(
+            s.tag("messaging.destination.name").as_deref(),
+            Some(raw.as_str())
+        );
         assert!(s.tag("messaging.destination.partition.id").is_some());
         assert!(s.tag("messaging.kafka.offset").is_some());
     }
-    assert_eq!(send.tag("messaging.kafka.offset"), process.tag("messaging.kafka.offset"));
-    assert_eq!(process.tag("messaging.consumer.group.name").as_deref(), Some(group.as_str()));
+    assert_eq!(
+        send.tag("messaging.kafka.offset"),
+        process.tag("messaging.kafka.offset")
+    );
+    assert_eq!(
+        process.tag("messaging.consumer.group.name").as_deref(),
+        Some(group.as_str())
+    );
     assert_eq!(process.tag("pulse.tenant.id"), Some(tenant.id.to_string()));
-    assert_eq!(process.tag("pulse.event.type").as_deref(), Some("order.created"));
+    assert_eq!(
+        process.tag("pulse.event.type").as_deref(),
+        Some("order.created")
+    );
     let text = trace.to_string();
-    for secret in [secret_value.as_str(), idempotency_key.as_str(), key.expose(), &key.expose()[3..20]] {
+    for secret in [
+        secret_value.as_str(),
+        idempotency_key.as_str(),
+        key.expose(),
+        &key.expose()[3..20],
+    ] {
         assert!(!text.contains(secret), "trace leaks {secret}");
     }
 
     // a dead-lettered event: the processor's span leads to the DLQ send
     let r = post(r#"{"payload":{}}"#.to_owned(), None).await.unwrap();
     assert_eq!(r.status(), 202);
-    let dead_id: String = r.json::<Value>().await.unwrap()["event_id"].as_str().unwrap().to_owned();
-    let dead_trace: String = testkit::eventually("the dead letter", Duration::from_secs(30), || async {
-        sqlx::query_scalar::<_, Option<String>>("select trace_id from dead_letters where event_id = $1::uuid")
+    let dead_id: String = r.json::<Value>().await.unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dead_trace: String =
+        testkit::eventually("the dead letter", Duration::from_secs(30), || async {
+            sqlx::query_scalar::<_, Option<String>>(
+                "select trace_id from dead_letters where event_id = $1::uuid",
+            )
             .bind(&dead_id)
             .fetch_optional(&db.pool)
             .await
             .ok()
             .flatten()
             .flatten()
-    })
-    .await;
+        })
+        .await;
     let send_dlq = format!("send {dlq}");
-    let trace = trace_with(&http, &dead_trace, &["POST /events", &process_name, &send_dlq]).await;
+    let trace = trace_with(
+        &http,
+        &dead_trace,
+        &["POST /events", &process_name, &send_dlq],
+    )
+    .await;
     let all = spans(&trace);
     let process = find(&all, &process_name);
     let to_dlq = find(&all, &send_dlq);
     assert_eq!(to_dlq.parent(), Some(process.id()));
     assert_eq!(to_dlq.tag("span.kind").as_deref(), Some("producer"));
-    assert_eq!(to_dlq.tag("messaging.destination.name").as_deref(), Some(dlq.as_str()));
-    assert_eq!(process.tag("pulse.dlq.reason").as_deref(), Some("missing_field"));
+    assert_eq!(
+        to_dlq.tag("messaging.destination.name").as_deref(),
+        Some(dlq.as_str())
+    );
+    assert_eq!(
+        process.tag("pulse.dlq.reason").as_deref(),
+        Some("missing_field")
+    );
 
     // RED metrics on every service
-    let ingest_metrics = http.get(ingest.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let ingest_metrics = http
+        .get(ingest.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for series in [
         "http_server_request_duration_seconds_bucket",
         "messaging_client_sent_messages_total",
         "pulse_events_ingested_total",
     ] {
-        assert!(ingest_metrics.contains(series), "ingest /metrics lacks {series}");
+        assert!(
+            ingest_metrics.contains(series),
+            "ingest /metrics lacks {series}"
+        );
     }
     let count_of = |text: &str, series: &str| -> f64 {
         text.lines()
@@ -210,7 +294,14 @@ async fn every_event_is_one_connected_trace_without_payload() {
             .sum()
     };
     assert!(count_of(&ingest_metrics, "pulse_events_ingested_total") >= 2.0);
-    let processor_metrics = http.get(processor.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let processor_metrics = http
+        .get(processor.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for series in [
         "messaging_client_consumed_messages_total",
         "messaging_process_duration_seconds_bucket",
@@ -218,8 +309,16 @@ async fn every_event_is_one_connected_trace_without_payload() {
         "pulse_event_end_to_end_duration_seconds_bucket",
         "pulse_consumer_lag",
     ] {
-        assert!(processor_metrics.contains(series), "processor /metrics lacks {series}");
+        assert!(
+            processor_metrics.contains(series),
+            "processor /metrics lacks {series}"
+        );
     }
-    assert!(count_of(&processor_metrics, "messaging_client_consumed_messages_total") >= 2.0);
+    assert!(
+        count_of(
+            &processor_metrics,
+            "messaging_client_consumed_messages_total"
+        ) >= 2.0
+    );
     assert!(processor_metrics.contains(r#"reason="missing_field""#));
 }

@@ -19,7 +19,7 @@ use opentelemetry_sdk::{
     Resource,
     metrics::{PeriodicReader, SdkMeterProvider},
     propagation::TraceContextPropagator,
-    trace::{Sampler, SdkTracerProvider},
+    trace::{BatchConfig, BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider},
 };
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
 
@@ -35,6 +35,9 @@ pub struct OtelConfig {
     pub sample_ratio: f64,
     /// `OTEL_METRIC_EXPORT_INTERVAL` in milliseconds (default 10000).
     pub metric_export_interval: Duration,
+    /// `OTEL_METRICS_EXPORTER`: `otlp` pushes metrics over OTLP as well (default); `prometheus` or
+    /// `none` keeps them on `/metrics` only (Jaeger, the bundled collector, takes no metrics).
+    pub export_metrics: bool,
     /// `PULSE_LOG_FORMAT`: `pretty` (default) or `json`.
     pub json_logs: bool,
 }
@@ -54,6 +57,8 @@ impl OtelConfig {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(10_000),
             ),
+            export_metrics: get("OTEL_METRICS_EXPORTER")
+                .is_none_or(|v| v.split(',').any(|e| e.trim() == "otlp")),
             json_logs: get("PULSE_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
         }
     }
@@ -128,7 +133,14 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
             .with_endpoint(format!("{base}/v1/traces"))
             .with_timeout(Duration::from_secs(5))
             .build()?;
-        tracer_builder = tracer_builder.with_batch_exporter(spans);
+        tracer_builder = tracer_builder.with_span_processor(
+            BatchSpanProcessor::builder(spans)
+                .with_batch_config(batch_config())
+                .build(),
+        );
+    }
+    if config.export && config.export_metrics {
+        let base = config.otlp_endpoint.trim_end_matches('/');
         let metrics = opentelemetry_otlp::MetricExporter::builder()
             .with_http()
             .with_endpoint(format!("{base}/v1/metrics"))
@@ -170,6 +182,23 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
         tracer_provider,
         meter_provider,
     })
+}
+
+/// Span batching sized for a busy service (every event makes 2–4 spans): a 64 Ki-span queue
+/// exported every second in batches of 2 Ki. The standard `OTEL_BSP_*` variables still win.
+fn batch_config() -> BatchConfig {
+    let set = |name: &str| std::env::var_os(name).is_some();
+    let mut b = BatchConfigBuilder::default();
+    if !set("OTEL_BSP_MAX_QUEUE_SIZE") {
+        b = b.with_max_queue_size(65_536);
+    }
+    if !set("OTEL_BSP_SCHEDULE_DELAY") {
+        b = b.with_scheduled_delay(Duration::from_secs(1));
+    }
+    if !set("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
+        b = b.with_max_export_batch_size(2048);
+    }
+    b.build()
 }
 
 /// The meter every Pulse instrument is created from.

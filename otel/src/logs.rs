@@ -38,7 +38,8 @@ impl Visit for Fields {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
-            self.rest.insert(field.name().to_owned(), format!("{value:?}").into());
+            self.rest
+                .insert(field.name().to_owned(), format!("{value:?}").into());
         }
     }
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -72,7 +73,9 @@ where
         event.record(&mut fields);
         let span = ctx.event_span(event);
         let ids = span.as_ref().and_then(|s| {
-            let cx = tracing::dispatcher::get_default(|d| tracing_opentelemetry::get_otel_context(&s.id(), d))?;
+            let cx = tracing::dispatcher::get_default(|d| {
+                tracing_opentelemetry::get_otel_context(&s.id(), d)
+            })?;
             let sc = cx.span().span_context().clone();
             sc.is_valid()
                 .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))

@@ -8,7 +8,11 @@
 //! dead-letter anything: the batch is retried with jittered exponential backoff while the
 //! partitions are paused, and readiness reports `degraded` until it succeeds.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use opentelemetry::trace::TraceContextExt;
@@ -91,6 +95,8 @@ pub struct PipelineConfig {
     pub batch_size: usize,
     pub batch_wait: Duration,
     pub max_backoff: Duration,
+    /// Batches written concurrently (each its own transaction).
+    pub writers: usize,
 }
 
 /// Everything the loop needs.
@@ -110,6 +116,8 @@ pub struct Pipeline {
 enum InfraError {
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database (schema lookup): {0}")]
+    Schemas(#[from] Arc<sqlx::Error>),
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
 }
@@ -117,7 +125,7 @@ enum InfraError {
 impl InfraError {
     fn kind(&self) -> &'static str {
         match self {
-            Self::Database(_) => "database_unavailable",
+            Self::Database(_) | Self::Schemas(_) => "database_unavailable",
             Self::Kafka(_) => "kafka_unavailable",
         }
     }
@@ -135,22 +143,54 @@ enum Outcome {
     DeadLetter(Box<(DeadLetterRow, DlqRecord)>),
 }
 
+/// A batch whose write runs in the background while the next batch is read and validated.
+struct Writing {
+    task: tokio::task::JoinHandle<bool>,
+    batch: Vec<OwnedMessage>,
+}
+
 impl Pipeline {
     /// Runs until `shutdown` is cancelled, then commits what is durable and leaves the group.
-    pub async fn run(self, shutdown: CancellationToken) {
+    ///
+    /// Batches overlap: up to `writers` batches are written to PostgreSQL (each in its own
+    /// transaction) while the next is read from Kafka and validated. Offsets are stored strictly
+    /// in batch order, each only after its batch and every batch before it are durable.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut carry: Vec<OwnedMessage> = Vec::new();
-        while !shutdown.is_cancelled() {
-            let batch = self.collect(&mut carry, &shutdown).await;
+        let mut writing: VecDeque<Writing> = VecDeque::new();
+        'outer: while !shutdown.is_cancelled() {
+            let batch = self
+                .collect(&mut carry, &shutdown, !writing.is_empty())
+                .await;
             if batch.is_empty() {
+                if let Some(w) = writing.pop_front()
+                    && !self.settle(w, &mut carry).await
+                {
+                    break;
+                }
                 continue;
             }
-            if !self
-                .process_until_durable(&batch, &mut carry, &shutdown)
-                .await
-            {
+            let Some(handled) = self.prepare_until_ok(&batch, &mut carry, &shutdown).await else {
+                break;
+            };
+            while writing.len() >= self.config.writers {
+                let Some(w) = writing.pop_front() else { break };
+                if !self.settle(w, &mut carry).await {
+                    break 'outer;
+                }
+            }
+            let this = self.clone();
+            let token = shutdown.clone();
+            writing.push_back(Writing {
+                task: tokio::spawn(async move { this.write_until_durable(handled, &token).await }),
+                batch,
+            });
+        }
+        // settle in order: offsets are stored only up to the first batch that did not finish
+        while let Some(w) = writing.pop_front() {
+            if !self.settle(w, &mut carry).await {
                 break;
             }
-            self.store_offsets(&batch);
         }
         match self.consumer.commit_consumer_state(CommitMode::Sync) {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
@@ -162,22 +202,31 @@ impl Pipeline {
         tracing::info!("processor loop stopped");
     }
 
-    /// Waits for the first record, then gathers more until the batch is full or `batch_wait` passed.
+    /// Waits for the first record (at most `batch_wait` when a write is in flight, so its offsets
+    /// are not held back by a quiet topic), then gathers more until the batch is full or
+    /// `batch_wait` passed.
     async fn collect(
         &self,
         carry: &mut Vec<OwnedMessage>,
         shutdown: &CancellationToken,
+        bounded_wait: bool,
     ) -> Vec<OwnedMessage> {
         let mut batch = std::mem::take(carry);
         if batch.is_empty() {
+            let first_wait = if bounded_wait {
+                self.config.batch_wait
+            } else {
+                Duration::from_secs(3600)
+            };
             tokio::select! {
-                received = self.consumer.recv() => match received {
-                    Ok(m) => batch.push(m.detach()),
-                    Err(e) => {
+                received = tokio::time::timeout(first_wait, self.consumer.recv()) => match received {
+                    Ok(Ok(m)) => batch.push(m.detach()),
+                    Ok(Err(e)) => {
                         tracing::warn!(error = %e, "consumer error");
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         return batch;
                     }
+                    Err(_) => return batch,
                 },
                 () = shutdown.cancelled() => return batch,
             }
@@ -196,18 +245,77 @@ impl Pipeline {
         batch
     }
 
-    /// Processes `batch` until it is durable. Returns false if shutdown interrupted the retries
-    /// (nothing was committed; the records will be redelivered).
-    async fn process_until_durable(
+    /// Decodes and validates `batch`, retrying while the schema store is unreachable. `None` if
+    /// shutdown came first.
+    async fn prepare_until_ok(
         &self,
         batch: &[OwnedMessage],
         carry: &mut Vec<OwnedMessage>,
+        shutdown: &CancellationToken,
+    ) -> Option<Vec<Handled>> {
+        self.metrics.consumed(batch.len() as u64);
+        let mut attempt: u32 = 0;
+        loop {
+            match self.prepare(batch).await {
+                Ok(handled) => {
+                    if attempt > 0 {
+                        self.set_paused(false);
+                    }
+                    return Some(handled);
+                }
+                Err(e) => {
+                    self.metrics.retried(e.kind());
+                    self.readiness.set_degraded();
+                    attempt += 1;
+                    let delay = backoff(attempt, self.config.max_backoff);
+                    tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "batch not validated, retrying");
+                    if !self.wait_polling(delay, carry, shutdown).await {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits for a background write, still polling so the group membership stays alive (records
+    /// that arrive wait in `carry`); then stores its offsets. False if it gave up (shutdown).
+    async fn settle(&self, writing: Writing, carry: &mut Vec<OwnedMessage>) -> bool {
+        let Writing { mut task, batch } = writing;
+        let mut paused_here = false;
+        let durable = loop {
+            tokio::select! {
+                done = &mut task => break done.unwrap_or(false),
+                received = self.consumer.recv() => {
+                    if let Ok(m) = received {
+                        carry.push(m.detach());
+                        if carry.len() >= self.config.batch_size * 4 {
+                            self.set_paused(true);
+                            paused_here = true;
+                        }
+                    }
+                }
+            }
+        };
+        if paused_here {
+            self.set_paused(false);
+        }
+        if durable {
+            self.store_offsets(&batch);
+        }
+        durable
+    }
+
+    /// Writes one validated batch until it is durable. Returns false if shutdown interrupted the
+    /// retries (nothing was committed; the records will be redelivered).
+    async fn write_until_durable(
+        &self,
+        mut handled: Vec<Handled>,
         shutdown: &CancellationToken,
     ) -> bool {
         let mut attempt: u32 = 0;
         loop {
             let started = std::time::Instant::now();
-            match self.process(batch).await {
+            match self.make_durable(&mut handled).await {
                 Ok(()) => {
                     self.metrics
                         .batch_done(started.elapsed().as_secs_f64(), None);
@@ -219,6 +327,7 @@ impl Pipeline {
                         self.set_paused(false);
                     }
                     self.readiness.set_ready();
+                    self.account(&handled);
                     return true;
                 }
                 Err(e) => {
@@ -227,13 +336,15 @@ impl Pipeline {
                     self.metrics.retried(e.kind());
                     self.readiness.set_degraded();
                     if attempt == 0 {
+                        // stop fetching while the dependency is down; the main loop keeps polling
                         self.set_paused(true);
                     }
                     attempt += 1;
                     let delay = backoff(attempt, self.config.max_backoff);
                     tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "batch not durable, retrying");
-                    if !self.wait_polling(delay, carry, shutdown).await {
-                        return false;
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = shutdown.cancelled() => return false,
                     }
                 }
             }
@@ -298,17 +409,19 @@ impl Pipeline {
         }
     }
 
-    /// Turns every record into a row or a dead letter and makes the batch durable.
-    async fn process(&self, batch: &[OwnedMessage]) -> Result<(), InfraError> {
-        self.metrics.consumed(batch.len() as u64);
+    /// Turns every record into a row or a dead letter.
+    async fn prepare(&self, batch: &[OwnedMessage]) -> Result<Vec<Handled>, InfraError> {
         let mut handled = Vec::with_capacity(batch.len());
         for m in batch {
             handled.push(self.handle(m).await?);
         }
-        self.make_durable(&mut handled).await?;
+        Ok(handled)
+    }
 
+    /// Metrics, lag and span outcomes of a durable batch.
+    fn account(&self, handled: &[Handled]) {
         let now = Utc::now();
-        for h in &handled {
+        for h in handled {
             match &h.outcome {
                 Outcome::Store(row) => {
                     self.metrics.end_to_end(
@@ -326,7 +439,6 @@ impl Pipeline {
                 }
             }
         }
-        Ok(())
     }
 
     /// Decodes and validates one record under its own CONSUMER span.

@@ -90,8 +90,9 @@ impl SchemaCache {
         }
     }
 
-    /// The tenant's schemas (one query per tenant per TTL).
-    pub async fn for_tenant(&self, tenant: Uuid) -> Result<TenantSchemas, sqlx::Error> {
+    /// The tenant's schemas (one query per tenant per TTL; concurrent misses share it, and its
+    /// error).
+    pub async fn for_tenant(&self, tenant: Uuid) -> Result<TenantSchemas, Arc<sqlx::Error>> {
         let pool = &self.pool;
         self.cache
             .try_get_with(tenant, async move {
@@ -116,10 +117,6 @@ impl SchemaCache {
                 Ok::<_, sqlx::Error>(Arc::new(map))
             })
             .await
-            .map_err(|e| match Arc::try_unwrap(e) {
-                Ok(e) => e,
-                Err(shared) => sqlx::Error::Protocol(shared.to_string()),
-            })
     }
 }
 

@@ -150,9 +150,9 @@ async fn insert_events(
         offset.push(r.offset);
     }
     let result = sqlx::query(
-        "insert into events (tenant_id, event_id, event_type, occurred_at, received_at, source, \
-           idempotency_key, payload, trace_id, kafka_partition, kafka_offset) \
-         select t, e, et, o, r, s, i, p::jsonb, tr, kp, ko \
+        "insert into events (tenant_id, event_id, event_type, occurred_at, received_at, processed_at, \
+           source, idempotency_key, payload, trace_id, kafka_partition, kafka_offset) \
+         select t, e, et, o, r, clock_timestamp(), s, i, p::jsonb, tr, kp, ko \
          from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], \
                      $7::text[], $8::text[], $9::text[], $10::int4[], $11::int8[]) \
            as u(t, e, et, o, r, s, i, p, tr, kp, ko) \

@@ -29,9 +29,13 @@ redis_up() {
     mkdir -p -- "$REDIS_DIR" "$LOG_DIR" "$RUN_DIR/pids"
     rotate_log "$REDIS_LOG"
     # --daemonize: redis forks, writes the pid file itself and the command returns at once.
+    # Durability comes from the append-only file (fsync every second); RDB snapshots are off
+    # (`--save ""`): with idempotency keys churning, a snapshot every minute forks and rewrites the
+    # whole data set, which costs a core under load. AOF rewrites wait until the file is 256 MB.
     redis-server --daemonize yes \
       --bind 127.0.0.1 --port "$REDIS_PORT" \
-      --dir "$REDIS_DIR" --appendonly yes \
+      --dir "$REDIS_DIR" --appendonly yes --appendfsync everysec --save "" \
+      --auto-aof-rewrite-min-size 256mb \
       --pidfile "$(pidfile redis)" --logfile "$REDIS_LOG"
   fi
   if ! wait_for 20 "" redis_ping; then

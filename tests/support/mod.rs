@@ -10,7 +10,11 @@ use std::{
 
 /// A free loopback port (bound and released; the child binds it right after).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A `pulse` child process that is killed when dropped.
@@ -32,7 +36,7 @@ impl Service {
             .arg("--addr")
             .arg(format!("127.0.0.1:{port}"))
             .env("OTEL_BSP_SCHEDULE_DELAY", "200")
-            .env("OTEL_METRIC_EXPORT_INTERVAL", "1000")
+            .env("OTEL_METRICS_EXPORTER", "prometheus")
             .env("PULSE_SHUTDOWN_GRACE_MS", "0")
             .stdin(Stdio::null())
             .stdout(out)
@@ -55,10 +59,14 @@ impl Service {
     /// Waits until `/readyz` answers 200.
     pub async fn ready(&self) {
         let http = reqwest::Client::new();
-        pulse_core::testkit::eventually(&format!("{} ready", self.name), Duration::from_secs(30), || async {
-            let r = http.get(self.url("/readyz")).send().await.ok()?;
-            (r.status() == 200).then_some(())
-        })
+        pulse_core::testkit::eventually(
+            &format!("{} ready", self.name),
+            Duration::from_secs(30),
+            || async {
+                let r = http.get(self.url("/readyz")).send().await.ok()?;
+                (r.status() == 200).then_some(())
+            },
+        )
         .await;
     }
 
@@ -70,7 +78,10 @@ impl Service {
 
     /// SIGTERM, then wait (bounded) for a clean exit.
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         for _ in 0..150 {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Some(status);
