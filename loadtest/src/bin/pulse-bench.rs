@@ -7,7 +7,11 @@
 //! - `copy`: the database's ceiling: takes every row of `events` out with `COPY … TO STDOUT`,
 //!   truncates, and times `COPY … FROM STDIN` of the same rows into the same table
 
-use std::{net::SocketAddr, time::Instant};
+use std::{
+    net::SocketAddr,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Instant,
+};
 
 use anyhow::Context as _;
 use axum::{Json, Router, http::StatusCode, routing::post};
@@ -91,16 +95,20 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn bare(addr: SocketAddr) -> anyhow::Result<()> {
+    // requests answered so far (`GET /count`), so any generator's rate can be read off the server
+    static ANSWERED: AtomicU64 = AtomicU64::new(0);
     let app = Router::new()
         .route(
             "/events",
             post(|| async {
+                ANSWERED.fetch_add(1, Ordering::Relaxed);
                 (
                     StatusCode::ACCEPTED,
                     Json(json!({ "event_id": Uuid::now_v7(), "status": "accepted" })),
                 )
             }),
         )
+        .route("/count", axum::routing::get(|| async { ANSWERED.load(Ordering::Relaxed).to_string() }))
         .route(
             "/events/batch",
             post(|| async {

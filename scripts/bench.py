@@ -1,0 +1,463 @@
+#!/usr/bin/env python3
+"""`make bench`: Pulse's benchmark suite, loopback only, bounded to about 15 minutes.
+
+Every figure is the median of three runs, each side of a ratio measured in the same run with the
+same generator. It rewrites BENCHMARKS.md and writes bench-results.json (git-ignored).
+
+  ingest single   wrk (Lua: a fresh Idempotency-Key per request) against ingest (auth, GCRA
+                  limit, idempotency, Kafka ack) and against a bare axum 202 handler
+  ingest batch    wrk posting /events/batch of 100 events
+  tracing         ingest with 100 % sampling against ingest with OTEL_SDK_DISABLED=true
+  generator       goose (pulse-loadtest) against wrk, both on the bare handler
+  processor       drain a pre-filled topic (500k ~1 KB events, 10 tenants, 5 % invalid) into
+                  PostgreSQL, against COPY of the same rows into the same table
+  end to end      goose at 5,000 events/s through ingest and processor; latency from ingest's
+                  receipt (received_at) to the row's insert (processed_at)
+
+The stack's infrastructure must be up (`make up` or `scripts/infra.sh up`); the Pulse services
+started by `make up` are stopped for the run (they would compete for the 2 cores) and restarted.
+"""
+
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / "target" / "release"
+RUN = ROOT / ".run" / "bench"
+ADMIN_DB = os.environ.get("DATABASE_URL", "postgres://pulse:pulse@127.0.0.1:5432/pulse")
+BENCH_DB = re.sub(r"/[^/?]+(\?|$)", r"/pulse_bench\1", ADMIN_DB, count=1)
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+DRAIN_EVENTS = int(os.environ.get("BENCH_DRAIN_EVENTS", "500000"))
+INGEST = "127.0.0.1:18080"
+PROCESSOR = "127.0.0.1:18082"
+BARE = "127.0.0.1:18090"
+STAMP = time.strftime("%Y%m%d%H%M%S")
+
+
+def say(msg):
+    print(f"==> bench: {msg}", flush=True)
+
+
+def sh(*args, check=True, capture=True, env=None):
+    res = subprocess.run(args, capture_output=capture, text=True, env=env)
+    if check and res.returncode != 0:
+        sys.exit(f"command failed: {' '.join(map(str, args))}\n{res.stdout}\n{res.stderr}")
+    return res.stdout if capture else ""
+
+
+def psql(db, sql):
+    return sh("psql", db, "-Atqc", sql).strip()
+
+
+def http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except Exception:
+        return False
+
+
+class Service:
+    """A release `pulse` service (or the bare handler) in the background with its own log."""
+
+    def __init__(self, name, args, env, ready_url):
+        RUN.mkdir(parents=True, exist_ok=True)
+        self.log = open(RUN / f"{name}.log", "ab")
+        full_env = {**os.environ, "OTEL_METRICS_EXPORTER": "prometheus", **env}
+        self.proc = subprocess.Popen(args, env=full_env, stdout=self.log, stderr=self.log)
+        for _ in range(150):
+            if http_ok(ready_url):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        sys.exit(f"{name} did not become ready; see {RUN / (name + '.log')}")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def ingest(extra_env, topic):
+    env = {
+        "DATABASE_URL": BENCH_DB,
+        "PULSE_INGEST_ADDR": INGEST,
+        "PULSE_TOPIC_RAW": topic,
+        "PULSE_REDIS_KEY_PREFIX": f"bench{STAMP}:",
+        **extra_env,
+    }
+    return Service("ingest", [str(BIN / "pulse"), "ingest"], env, f"http://{INGEST}/readyz")
+
+
+def processor(topic, group, extra_env=None):
+    env = {
+        "DATABASE_URL": BENCH_DB,
+        "PULSE_PROCESSOR_ADDR": PROCESSOR,
+        "PULSE_TOPIC_RAW": topic,
+        "PULSE_TOPIC_DLQ": f"bench.dlq.{STAMP}",
+        "PULSE_CONSUMER_GROUP": group,
+        **(extra_env or {}),
+    }
+    return Service("processor", [str(BIN / "pulse"), "processor"], env, f"http://{PROCESSOR}/healthz")
+
+
+WRK_SINGLE = r"""
+local key = os.getenv("PULSE_KEY")
+local counter = 0
+local thread_id = 0
+function setup(thread) thread:set("id", thread_id); thread_id = thread_id + 1 end
+function init(args) prefix = string.format("%d-%d-%d-", os.time(), math.random(1, 1000000000), id) end
+request = function()
+  counter = counter + 1
+  local body = '{"event_type":"bench.single","payload":{"n":' .. counter .. ',"text":"' .. string.rep("x", 200) .. '"}}'
+  return wrk.format("POST", "/events", {["X-API-Key"] = key, ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = prefix .. counter}, body)
+end
+"""
+
+WRK_BATCH = r"""
+local key = os.getenv("PULSE_KEY")
+local items = {}
+for i = 1, 100 do
+  items[i] = '{"event_type":"bench.batch","payload":{"i":' .. i .. ',"text":"' .. string.rep("x", 200) .. '"}}'
+end
+local body = '{"events":[' .. table.concat(items, ",") .. ']}'
+request = function()
+  return wrk.format("POST", "/events/batch", {["X-API-Key"] = key, ["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def wrk(url, script, key, seconds=SECONDS, connections=64):
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = sh("wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url,
+             env={**os.environ, "PULSE_KEY": key})
+    os.unlink(f.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    errors = sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+
+    def pct(p):
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", out)
+        v = float(m.group(1))
+        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+
+    good = max(total - non2xx, 0) / total if total else 0
+    return {"rps": rps, "ok_rps": rps * good, "p50_ms": pct(50), "p99_ms": pct(99),
+            "non2xx": non2xx, "socket_errors": errors}
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def bench_tenant(name, pulse_env):
+    out = sh(str(BIN / "pulse"), "tenant", "create", "--name", name,
+             "--rate-limit-per-minute", "2000000000", env=pulse_env)
+    key = json.loads(out)["api_key"]
+    sh(str(BIN / "pulse"), "tenant", "set-limits", "--name", name, "--idempotency-ttl-seconds", "120",
+       env=pulse_env)
+    return key
+
+
+def bare_count():
+    with urllib.request.urlopen(f"http://{BARE}/count", timeout=2) as r:
+        return int(r.read())
+
+
+def goose_on_bare(seconds):
+    """goose (pulse-loadtest) at full speed on the bare handler; its rate read off the server."""
+    before = bare_count()
+    start = time.time()
+    sh(str(BIN / "pulse-loadtest"), "--host", f"http://{BARE}", "--rate", "0", "--users", "64",
+       "--duration", f"{seconds}s", "--dup-pct", "0", "--bad-pct", "0", "--invalid-pct", "0",
+       "--batch-pct", "0", "--tenants", "2", "--drain-timeout", "1",
+       "--report-dir", str(RUN / "goose-bare"), "--database-url", BENCH_DB, check=False)
+    # goose's own start-up and shutdown are outside the load window; count over the run time
+    return (bare_count() - before) / max(seconds, time.time() - start - 2)
+
+
+def drain_once(topic, total):
+    psql(BENCH_DB, "truncate events, dead_letters")
+    group = f"bench-drain-{STAMP}-{time.time_ns()}"
+    start = time.time()
+    p = processor(topic, group)
+    first_at, first_n = None, 0
+    while True:
+        n = int(psql(BENCH_DB, "select (select count(*) from events) + (select count(*) from dead_letters)"))
+        now = time.time()
+        if first_at is None and n > 0:
+            first_at, first_n = now, n
+        if n >= total:
+            break
+        if now - start > 300:
+            p.stop()
+            sys.exit(f"drain did not finish in 300 s ({n} of {total})")
+        time.sleep(0.2)
+    end = time.time()
+    p.stop()
+    stored = int(psql(BENCH_DB, "select count(*) from events"))
+    dead = int(psql(BENCH_DB, "select count(*) from dead_letters"))
+    copy = json.loads(sh(str(BIN / "pulse-bench"), "copy", "--database-url", BENCH_DB))
+    return {
+        "eps_total": total / (end - start),
+        "eps_steady": (total - first_n) / (end - first_at) if end > first_at else float("nan"),
+        "stored": stored,
+        "dead_lettered": dead,
+        "copy_rows_per_s": copy["rows_per_second"],
+    }
+
+
+def main():
+    for tool in ("wrk", "psql"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: run `make up` first")
+    say("building release binaries")
+    sh("cargo", "build", "--release", "--locked", "-p", "pulse", "-p", "pulse-loadtest", capture=False)
+    services_were_up = (ROOT / ".run" / "pids" / "ingest.pid").exists()
+    if services_were_up:
+        say("stopping the make-up services for the run")
+        sh(str(ROOT / "scripts" / "services.sh"), "stop", capture=False)
+    began = time.time()
+    results = {}
+    notes = {}
+    try:
+        say("fresh benchmark database pulse_bench")
+        psql(ADMIN_DB, "drop database if exists pulse_bench with (force)")
+        psql(ADMIN_DB, "create database pulse_bench")
+        pulse_env = {**os.environ, "DATABASE_URL": BENCH_DB}
+        sh(str(BIN / "pulse"), "migrate", env=pulse_env)
+        key = bench_tenant(f"bench-{STAMP}", pulse_env)
+        bare = Service("bare", [str(BIN / "pulse-bench"), "bare", "--addr", BARE], {}, f"http://{BARE}/count")
+
+        # ingest single-event, traced (default), against the bare handler; then tracing off
+        topic = f"bench.ingest.{STAMP}"
+        single, bare_runs, untraced = [], [], []
+        for i in range(RUNS):
+            say(f"ingest single-event vs bare handler, run {i + 1}/{RUNS}")
+            svc = ingest({}, topic)
+            single.append(wrk(f"http://{INGEST}", WRK_SINGLE, key))
+            svc.stop()
+            bare_runs.append(wrk(f"http://{BARE}", WRK_SINGLE, key))
+            say(f"ingest with tracing off, run {i + 1}/{RUNS}")
+            svc = ingest({"OTEL_SDK_DISABLED": "true"}, topic)
+            untraced.append(wrk(f"http://{INGEST}", WRK_SINGLE, key))
+            svc.stop()
+        results["ingest_single_eps"] = median([r["ok_rps"] for r in single])
+        results["ingest_single_p50_ms"] = median([r["p50_ms"] for r in single])
+        results["ingest_single_p99_ms"] = median([r["p99_ms"] for r in single])
+        results["bare_rps"] = median([r["rps"] for r in bare_runs])
+        results["ingest_ratio_vs_bare"] = median([s["ok_rps"] / b["rps"] for s, b in zip(single, bare_runs)])
+        results["ingest_untraced_eps"] = median([r["ok_rps"] for r in untraced])
+        results["tracing_overhead_ratio"] = median([s["ok_rps"] / u["ok_rps"] for s, u in zip(single, untraced)])
+        notes["single_runs"] = single
+        notes["bare_runs"] = bare_runs
+        notes["untraced_runs"] = untraced
+
+        # batches of 100
+        batch = []
+        svc = ingest({}, topic)
+        for i in range(RUNS):
+            say(f"ingest /events/batch (100 per request), run {i + 1}/{RUNS}")
+            batch.append(wrk(f"http://{INGEST}", WRK_BATCH, key, connections=16))
+        svc.stop()
+        results["ingest_batch_eps"] = median([r["ok_rps"] * 100 for r in batch])
+        results["ingest_batch_p99_ms"] = median([r["p99_ms"] for r in batch])
+        notes["batch_runs"] = batch
+
+        # the generator is not the bottleneck: goose against wrk on the bare handler
+        gen = []
+        for i in range(RUNS):
+            say(f"goose vs wrk on the bare handler, run {i + 1}/{RUNS}")
+            w = wrk(f"http://{BARE}", WRK_SINGLE, key)
+            g = goose_on_bare(SECONDS)
+            gen.append({"wrk_rps": w["rps"], "goose_rps": g})
+        results["generator_ratio_vs_wrk"] = median([g["goose_rps"] / g["wrk_rps"] for g in gen])
+        results["goose_bare_rps"] = median([g["goose_rps"] for g in gen])
+        notes["generator_runs"] = gen
+        bare.stop()
+
+        # processor drain against COPY
+        drain_topic = f"bench.drain.{STAMP}"
+        say(f"filling {drain_topic} with {DRAIN_EVENTS} events (~1 KB, 10 tenants, 5 % invalid)")
+        fill = json.loads(sh(str(BIN / "pulse-bench"), "fill", "--topic", drain_topic,
+                             "--events", str(DRAIN_EVENTS), "--tenants", "10", "--invalid-pct", "5",
+                             "--payload-bytes", "1000"))
+        notes["fill"] = fill
+        drains = []
+        for i in range(RUNS):
+            say(f"processor drain + COPY ceiling, run {i + 1}/{RUNS}")
+            drains.append(drain_once(drain_topic, DRAIN_EVENTS))
+        results["processor_eps"] = median([d["eps_steady"] for d in drains])
+        results["processor_eps_including_startup"] = median([d["eps_total"] for d in drains])
+        results["copy_rows_per_s"] = median([d["copy_rows_per_s"] for d in drains])
+        results["processor_ratio_vs_copy"] = median([d["eps_steady"] / d["copy_rows_per_s"] for d in drains])
+        notes["drain_runs"] = drains
+        psql(BENCH_DB, "truncate events, dead_letters")
+
+        # end to end at 5,000 events/s
+        e2e_topic = f"bench.e2e.{STAMP}"
+        e2e = []
+        for i in range(RUNS):
+            say(f"end-to-end latency at 5,000 events/s, run {i + 1}/{RUNS}")
+            proc = processor(e2e_topic, f"bench-e2e-{STAMP}")
+            svc = ingest({}, e2e_topic)
+            since = psql(BENCH_DB, "select now()")
+            res = subprocess.run(
+                [str(BIN / "pulse-loadtest"), "--host", f"http://{INGEST}", "--rate", "5000",
+                 "--users", "64", "--duration", f"{SECONDS * 2}s", "--dup-pct", "0", "--bad-pct", "0",
+                 "--invalid-pct", "0", "--batch-pct", "0", "--tenants", "10", "--drain-timeout", "30",
+                 "--report-dir", str(RUN / "e2e"), "--database-url", BENCH_DB],
+                capture_output=True, text=True)
+            row = psql(BENCH_DB, f"""
+                select count(*),
+                  percentile_cont(0.5) within group (order by extract(epoch from processed_at - received_at)),
+                  percentile_cont(0.99) within group (order by extract(epoch from processed_at - received_at)),
+                  extract(epoch from max(received_at) - min(received_at))
+                from events where received_at >= '{since}'""").split("|")
+            n, p50, p99, span = int(row[0]), float(row[1] or "nan"), float(row[2] or "nan"), float(row[3] or "nan")
+            e2e.append({"events": n, "rate_eps": n / span if span > 0 else float("nan"),
+                        "p50_ms": p50 * 1000, "p99_ms": p99 * 1000,
+                        "reconciled": res.returncode == 0})
+            svc.stop()
+            proc.stop()
+        results["e2e_p99_ms"] = median([e["p99_ms"] for e in e2e])
+        results["e2e_p50_ms"] = median([e["p50_ms"] for e in e2e])
+        results["e2e_rate_eps"] = median([e["rate_eps"] for e in e2e])
+        notes["e2e_runs"] = e2e
+    finally:
+        if services_were_up:
+            say("restarting the make-up services")
+            sh(str(ROOT / "scripts" / "services.sh"), "start", capture=False, check=False)
+
+    results["duration_s"] = round(time.time() - began)
+    (ROOT / "bench-results.json").write_text(json.dumps({**results, "runs": notes}, indent=2) + "\n")
+    write_markdown(results, notes)
+    say(f"done in {results['duration_s']} s: BENCHMARKS.md and bench-results.json written")
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), platform.processor())
+    mem = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines()
+                   if l.startswith("MemTotal"))) // (1024 * 1024)
+    return f"{os.cpu_count()} × {cpu}, {mem} GiB, {platform.system()} {platform.release()}"
+
+
+def fmt(v, digits=0):
+    return f"{v:,.{digits}f}"
+
+
+def write_markdown(r, n):
+    target = lambda ok: "✅" if ok else "❌"
+    rows = [
+        ("ingest, single event (auth + GCRA + Idempotency-Key + Kafka ack), events/s",
+         fmt(r["ingest_single_eps"]), "≥ 15,000", target(r["ingest_single_eps"] >= 15000)),
+        ("ingest single-event p50 / p99 at that load (64 connections), ms",
+         f"{fmt(r['ingest_single_p50_ms'], 1)} / {fmt(r['ingest_single_p99_ms'], 1)}", "p99 < 50 at 10k/s",
+         target(r["ingest_single_p99_ms"] < 50)),
+        ("bare axum 202 handler, same generator, requests/s", fmt(r["bare_rps"]), "—", ""),
+        ("ingest ÷ bare handler", fmt(r["ingest_ratio_vs_bare"], 2), "—", ""),
+        ("ingest, /events/batch of 100, events/s", fmt(r["ingest_batch_eps"]), "≥ 150,000",
+         target(r["ingest_batch_eps"] >= 150000)),
+        ("ingest with tracing off (OTEL_SDK_DISABLED), events/s", fmt(r["ingest_untraced_eps"]), "—", ""),
+        ("tracing overhead: 100 % sampling ÷ tracing off", fmt(r["tracing_overhead_ratio"], 2), "≥ 0.85",
+         target(r["tracing_overhead_ratio"] >= 0.85)),
+        ("processor drain (steady state), events/s", fmt(r["processor_eps"]), "≥ 25,000",
+         target(r["processor_eps"] >= 25000)),
+        ("processor drain including start-up and group join, events/s",
+         fmt(r["processor_eps_including_startup"]), "—", ""),
+        ("COPY of the same rows into the same table, rows/s", fmt(r["copy_rows_per_s"]), "—", ""),
+        ("processor ÷ COPY", fmt(r["processor_ratio_vs_copy"], 2), "≥ 0.5",
+         target(r["processor_ratio_vs_copy"] >= 0.5)),
+        (f"end to end (received → inserted) p50 / p99 at {fmt(r['e2e_rate_eps'])} events/s, ms",
+         f"{fmt(r['e2e_p50_ms'], 1)} / {fmt(r['e2e_p99_ms'], 1)}", "p99 < 500 at 5,000/s",
+         target(r["e2e_p99_ms"] < 500 and r["e2e_rate_eps"] >= 4500)),
+        ("goose ÷ wrk on the bare handler (is the generator the limit?)",
+         fmt(r["generator_ratio_vs_wrk"], 2), "—", ""),
+    ]
+    table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
+    runs = json.dumps(n, indent=1)
+    text = f"""# Benchmarks
+
+Written by `make bench` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {r['duration_s']} s).
+Every figure is the median of {RUNS} runs; both sides of every ratio come from the same run with the
+same generator. Everything shares one machine: Kafka, PostgreSQL, Redis, Jaeger, the services and
+the load generators.
+
+**Machine:** {machine()}.
+
+| measurement | result | target | |
+|---|---|---|---|
+{table}
+
+## How to reproduce
+
+```sh
+make up      # infrastructure (the services it starts are paused during the run)
+make bench   # ~15 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS override the defaults
+```
+
+- **Ingest**: `wrk -t2 -c64 -d{SECONDS}s` with a Lua script that sends ~300-byte events, each with a
+  fresh `Idempotency-Key`, to a release ingest (tenant limit 2·10⁹/min, idempotency window 120 s),
+  the processor stopped; the same script against `pulse-bench bare` (an axum handler that only
+  answers 202). Counted: 2xx answers per second.
+- **Batch**: `wrk -c16` posting `{{"events":[…100…]}}`; events/s = accepted requests/s × 100.
+- **Tracing**: the same single-event run with `OTEL_SDK_DISABLED=true`; spans go to the local
+  Jaeger over OTLP/HTTP (which also runs on these 2 cores).
+- **Generator**: `pulse-loadtest --rate 0 --users 64` (goose) against `pulse-bench bare`, rate read
+  off the handler's own counter, against wrk on the same handler.
+- **Processor**: `pulse-bench fill` writes {DRAIN_EVENTS:,} envelopes to a fresh 6-partition topic;
+  a release processor (defaults: batch 5,000, 2 concurrent writers, 100 % tracing) drains it from a
+  new consumer group into `pulse_bench`; steady state is measured from the first row to the last.
+  Then `pulse-bench copy` takes the same rows out with `COPY … TO STDOUT`, truncates, and times
+  `COPY events FROM STDIN` into the same table with the same indexes.
+- **End to end**: goose at 5,000 requests/s, 64 users, through ingest and processor; latency is
+  `processed_at − received_at` of each row (ingest's receipt to the insert, before the commit's
+  few milliseconds), over the run's rows. The run's reconciliation must pass.
+
+## What limits us
+
+- **Two cores for everything.** During the single-event run the ingest process takes about one
+  core; Kafka's JVM, Redis and wrk share the other. There is no headroom to reach the old system's
+  claimed 15–20k requests/s per node *with* the broker and Redis on the same node; the bare-handler
+  figure shows what the generator and the kernel alone cost on this machine.
+- **Per request** ingest does two Redis round trips when the request carries an Idempotency-Key
+  (the admission script, then the completion after the broker's ack), waits for `acks=all`, and
+  records two spans. Batches amortise all of it: one script call and one linger for 100 events.
+- **Tracing** costs CPU in-process (span building and OTLP encoding) and in Jaeger, which runs on
+  the same two cores; a full queue drops spans rather than slowing requests.
+- **Processor**: PostgreSQL's COPY ceiling with five B-tree indexes and 1 KB JSONB rows is the
+  upper bound; the processor's idempotent `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`
+  runs two transactions at once while the next batch is validated. With tracing on, the two spans
+  per event (`process`, `INSERT`) cost about a third of the throughput on this machine.
+
+## Raw runs
+
+```json
+{runs}
+```
+"""
+    (ROOT / "BENCHMARKS.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
