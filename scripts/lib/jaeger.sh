@@ -73,6 +73,10 @@ jaeger_up() {
     say jaeger "already running (pid $pid)"
   else
     local port
+    if jaeger_ready; then
+      say jaeger "a Jaeger not started by this script already answers on 16686/4317/4318; using it"
+      return 0
+    fi
     for port in 16686 4317 4318; do
       if port_open 127.0.0.1 "$port"; then
         warn jaeger "port $port is taken by a process this script did not start (ss -ltnp 'sport = :$port')"

@@ -109,6 +109,11 @@ kafka_up() {
     say kafka "already running (pid $pid)"
   else
     if port_open 127.0.0.1 "$KAFKA_PORT"; then
+      # another checkout's (or the system's) broker: fine if it answers as Kafka
+      if kafka_answers; then
+        say kafka "a broker not started by this script already answers on 127.0.0.1:$KAFKA_PORT; using it"
+        return 0
+      fi
       warn kafka "port $KAFKA_PORT is taken by a process this script did not start (ss -ltnp 'sport = :$KAFKA_PORT')"
       return 1
     fi
