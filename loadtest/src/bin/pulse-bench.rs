@@ -108,7 +108,10 @@ async fn bare(addr: SocketAddr) -> anyhow::Result<()> {
                 )
             }),
         )
-        .route("/count", axum::routing::get(|| async { ANSWERED.load(Ordering::Relaxed).to_string() }))
+        .route(
+            "/count",
+            axum::routing::get(|| async { ANSWERED.load(Ordering::Relaxed).to_string() }),
+        )
         .route(
             "/events/batch",
             post(|| async {
