@@ -43,13 +43,15 @@ pub async fn post_event(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match single(&state, &tenant, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => {
-            state.metrics.rejected(e.code(), 1);
-            e.into_response()
-        }
-    }
+    answer(&state, single(&state, &tenant, &headers, body).await)
+}
+
+/// The response, or the error's response with the rejection counted.
+fn answer(state: &AppState, result: Result<Response, IngestError>) -> Response {
+    result.unwrap_or_else(|e| {
+        state.metrics.rejected(e.code(), 1);
+        e.into_response()
+    })
 }
 
 async fn single(
@@ -76,7 +78,7 @@ async fn single(
         .gate
         .check(tenant.id, limit_of(tenant), 1, &keyed)
         .await?;
-    let response = match admitted(
+    let admitted = admitted(
         state,
         tenant,
         &decision,
@@ -84,15 +86,11 @@ async fn single(
         idempotency_key.as_deref(),
         raw,
     )
-    .await
-    {
-        Ok(response) => response,
-        Err(e) => {
-            state.metrics.rejected(e.code(), 1);
-            e.into_response()
-        }
-    };
-    Ok(with_headers(response, &rate_limit_headers(&decision)))
+    .await;
+    Ok(with_headers(
+        answer(state, admitted),
+        &rate_limit_headers(&decision),
+    ))
 }
 
 /// A single event after the gate: answer from the idempotency store, or publish it.
@@ -173,13 +171,7 @@ pub async fn post_batch(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match batch(&state, &tenant, &headers, body).await {
-        Ok(response) => response,
-        Err(e) => {
-            state.metrics.rejected(e.code(), 1);
-            e.into_response()
-        }
-    }
+    answer(&state, batch(&state, &tenant, &headers, body).await)
 }
 
 async fn batch(
@@ -378,41 +370,30 @@ async fn publish_one(
     batch_link: Option<opentelemetry::Context>,
 ) -> Result<(), IngestError> {
     let topic = state.publisher.topic();
-    let span = match &batch_link {
-        None => tracing::info_span!(
-            "send events.raw",
-            otel.name = format!("send {topic}"),
-            otel.kind = "producer",
-            otel.status_code = Empty,
-            messaging.system = "kafka",
-            messaging.operation.type = "send",
-            messaging.operation.name = "send",
-            messaging.destination.name = %topic,
-            messaging.destination.partition.id = Empty,
-            messaging.kafka.offset = Empty,
-            messaging.message.id = %event_id,
-            pulse.tenant.id = %tenant.id,
-            pulse.event.id = %event_id,
-            error.type = Empty,
-        ),
-        Some(_) => tracing::info_span!(
-            parent: None,
-            "send events.raw",
-            otel.name = format!("send {topic}"),
-            otel.kind = "producer",
-            otel.status_code = Empty,
-            messaging.system = "kafka",
-            messaging.operation.type = "send",
-            messaging.operation.name = "send",
-            messaging.destination.name = %topic,
-            messaging.destination.partition.id = Empty,
-            messaging.kafka.offset = Empty,
-            messaging.message.id = %event_id,
-            pulse.tenant.id = %tenant.id,
-            pulse.event.id = %event_id,
-            error.type = Empty,
-        ),
+    // a batch item starts its own trace (linked to the batch request); a single event continues
+    // the request's
+    let parent = if batch_link.is_some() {
+        None
+    } else {
+        tracing::Span::current().id()
     };
+    let span = tracing::info_span!(
+        parent: parent,
+        "send events.raw",
+        otel.name = format!("send {topic}"),
+        otel.kind = "producer",
+        otel.status_code = Empty,
+        messaging.system = "kafka",
+        messaging.operation.type = "send",
+        messaging.operation.name = "send",
+        messaging.destination.name = %topic,
+        messaging.destination.partition.id = Empty,
+        messaging.kafka.offset = Empty,
+        messaging.message.id = %event_id,
+        pulse.tenant.id = %tenant.id,
+        pulse.event.id = %event_id,
+        error.type = Empty,
+    );
     if let Some(link) = batch_link {
         use opentelemetry::trace::TraceContextExt;
         span.add_link(link.span().span_context().clone());
