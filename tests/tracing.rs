@@ -83,6 +83,29 @@ async fn trace_with(http: &reqwest::Client, trace_id: &str, wanted: &[&str]) -> 
     .await
 }
 
+/// The trace id stored with `event_id` in `table` (`events` or `dead_letters`), once it is there.
+async fn stored_trace_id(db: &TestDb, table: &str, event_id: &str) -> String {
+    let sql = match table {
+        "events" => "select trace_id from events where event_id = $1::uuid",
+        "dead_letters" => "select trace_id from dead_letters where event_id = $1::uuid",
+        other => panic!("no trace ids in {other}"),
+    };
+    testkit::eventually(
+        &format!("the {table} row"),
+        Duration::from_secs(30),
+        || async {
+            sqlx::query_scalar::<_, Option<String>>(sql)
+                .bind(event_id)
+                .fetch_optional(&db.pool)
+                .await
+                .ok()
+                .flatten()
+                .flatten()
+        },
+    )
+    .await
+}
+
 fn find<'a, 'b>(spans: &'b [Span<'a>], name: &str) -> &'b Span<'a> {
     spans
         .iter()
@@ -149,18 +172,7 @@ async fn every_event_is_one_connected_trace_without_payload() {
         .as_str()
         .unwrap()
         .to_owned();
-    let trace_id: String = testkit::eventually("the row", Duration::from_secs(30), || async {
-        sqlx::query_scalar::<_, Option<String>>(
-            "select trace_id from events where event_id = $1::uuid",
-        )
-        .bind(&event_id)
-        .fetch_optional(&db.pool)
-        .await
-        .ok()
-        .flatten()
-        .flatten()
-    })
-    .await;
+    let trace_id = stored_trace_id(&db, "events", &event_id).await;
     assert_eq!(
         trace_id, header_trace,
         "the stored trace id is the one ingest answered with"
@@ -234,19 +246,7 @@ async fn every_event_is_one_connected_trace_without_payload() {
         .as_str()
         .unwrap()
         .to_owned();
-    let dead_trace: String =
-        testkit::eventually("the dead letter", Duration::from_secs(30), || async {
-            sqlx::query_scalar::<_, Option<String>>(
-                "select trace_id from dead_letters where event_id = $1::uuid",
-            )
-            .bind(&dead_id)
-            .fetch_optional(&db.pool)
-            .await
-            .ok()
-            .flatten()
-            .flatten()
-        })
-        .await;
+    let dead_trace = stored_trace_id(&db, "dead_letters", &dead_id).await;
     let send_dlq = format!("send {dlq}");
     let trace = trace_with(
         &http,

@@ -35,6 +35,19 @@ pub enum Place {
     DeadLetters { reason: String, replayed: bool },
 }
 
+/// The columns of the reconciliation table, in the text and the HTML report alike.
+pub const COLUMNS: [&str; 9] = [
+    "kind",
+    "sent",
+    "accepted",
+    "unexpected",
+    "stored",
+    "dead-lettered",
+    "missing",
+    "duplicated",
+    "wrong place",
+];
+
 /// One row for a recorded event id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -129,23 +142,12 @@ impl Reconciliation {
 
     /// The aligned text table, a verdict line and the first problems.
     pub fn table(&self) -> String {
-        let header = [
-            "kind",
-            "sent",
-            "accepted",
-            "unexpected",
-            "stored",
-            "dead-lettered",
-            "missing",
-            "duplicated",
-            "wrong place",
-        ];
-        let mut lines: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+        let mut lines: Vec<Vec<String>> = vec![COLUMNS.iter().map(|h| h.to_string()).collect()];
         for (kind, row) in &self.rows {
             lines.push(cells(kind.name(), row, *kind != Kind::Malformed));
         }
         lines.push(cells("total", &self.total(), true));
-        let widths: Vec<usize> = (0..header.len())
+        let widths: Vec<usize> = (0..COLUMNS.len())
             .map(|c| lines.iter().map(|l| l[c].len()).max().unwrap_or(0))
             .collect();
         let mut out = String::new();

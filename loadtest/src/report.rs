@@ -266,18 +266,7 @@ fn reconciliation_table(r: &Reconciliation) -> String {
             (name.to_owned(), cells)
         })
         .collect();
-    let header = [
-        "kind",
-        "sent",
-        "accepted",
-        "unexpected",
-        "stored",
-        "dead-lettered",
-        "missing",
-        "duplicated",
-        "wrong place",
-    ];
-    let mut out = table(&header, &rows);
+    let mut out = table(&crate::reconcile::COLUMNS, &rows);
     if !r.problems.is_empty() {
         out.push_str("<ul>\n");
         for p in &r.problems {
