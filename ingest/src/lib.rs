@@ -131,8 +131,10 @@ pub async fn serve(
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(2))
-        .connect_lazy(config.infra.database_url.expose())
-        .context("DATABASE_URL")?;
+        .connect_lazy_with(
+            pulse_core::db::connect_options(config.infra.database_url.expose())
+                .context("DATABASE_URL")?,
+        );
     let redis_client = redis::Client::open(config.infra.redis_url.expose()).context("REDIS_URL")?;
     let redis = redis::aio::ConnectionManager::new_lazy_with_config(
         redis_client,

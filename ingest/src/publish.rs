@@ -72,6 +72,8 @@ pub struct PublisherConfig {
 pub struct Publisher {
     producer: FutureProducer<PublishContext>,
     topic: Arc<str>,
+    /// `send <topic>`, the PRODUCER span's name.
+    span_name: Arc<str>,
     health: BrokerHealth,
 }
 
@@ -97,6 +99,7 @@ impl Publisher {
         Ok(Self {
             producer,
             topic: config.topic.as_str().into(),
+            span_name: format!("send {}", config.topic).into(),
             health,
         })
     }
@@ -107,6 +110,15 @@ impl Publisher {
 
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// The topic as a span attribute value (shared, not copied).
+    pub fn topic_value(&self) -> opentelemetry::StringValue {
+        self.topic.clone().into()
+    }
+
+    pub fn span_name(&self) -> &str {
+        &self.span_name
     }
 
     /// Enqueues one record; the returned future resolves when the broker acknowledged it.

@@ -28,7 +28,8 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitEx
 pub struct OtelConfig {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, the OTLP/HTTP base URL (default `http://127.0.0.1:4318`).
     pub otlp_endpoint: String,
-    /// `OTEL_SDK_DISABLED=true` turns off OTLP export (logs and `/metrics` still work).
+    /// `OTEL_SDK_DISABLED=true` turns off span recording and OTLP export (logs and `/metrics` still
+    /// work; trace context is still propagated).
     pub export: bool,
     /// `OTEL_TRACES_SAMPLER_ARG`: share of new traces sampled, 0.0..=1.0 (default 1.0). Child spans
     /// follow their parent's decision.
@@ -121,9 +122,12 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
 
     let mut tracer_builder = SdkTracerProvider::builder()
         .with_resource(resource.clone())
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            config.sample_ratio,
-        ))));
+        .with_sampler(if config.export {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sample_ratio)))
+        } else {
+            // OTEL_SDK_DISABLED: spans are not recorded at all (trace ids still propagate)
+            Sampler::AlwaysOff
+        });
     let mut meter_builder = SdkMeterProvider::builder().with_resource(resource);
 
     if config.export {

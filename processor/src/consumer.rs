@@ -15,7 +15,11 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use opentelemetry::trace::TraceContextExt;
+use opentelemetry::{
+    Context, KeyValue, StringValue,
+    global::{BoxedSpan, BoxedTracer},
+    trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _},
+};
 use pulse_core::{
     envelope::{
         DlqReason, DlqRecord, EventEnvelope, FieldError, HEADER_EVENT_ID, HEADER_TENANT_ID,
@@ -23,7 +27,10 @@ use pulse_core::{
     },
     health::Readiness,
 };
-use pulse_otel::{names::attr, propagation};
+use pulse_otel::{
+    names::{attr, service},
+    propagation,
+};
 use rand::Rng;
 use rdkafka::{
     ClientContext, Message, Offset, Statistics, TopicPartitionList,
@@ -35,8 +42,6 @@ use rdkafka::{
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use tracing::{Instrument, Span, field::Empty};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 use crate::{
@@ -99,6 +104,34 @@ pub struct PipelineConfig {
     pub writers: usize,
 }
 
+/// Span names and attribute values shared by every span of a pipeline (built once, cloned
+/// cheaply per event).
+pub struct SpanNames {
+    process: String,
+    send_dlq: String,
+    topic: StringValue,
+    dlq_topic: StringValue,
+    group: StringValue,
+}
+
+impl SpanNames {
+    pub fn new(config: &PipelineConfig) -> Self {
+        let shared = |s: &str| StringValue::from(Arc::<str>::from(s));
+        Self {
+            process: format!("process {}", config.raw_topic),
+            send_dlq: format!("send {}", config.dlq_topic),
+            topic: shared(&config.raw_topic),
+            dlq_topic: shared(&config.dlq_topic),
+            group: shared(&config.group),
+        }
+    }
+}
+
+/// The tracer of the processor's per-event spans (a no-op until telemetry is initialised).
+fn tracer() -> BoxedTracer {
+    opentelemetry::global::tracer(service::PROCESSOR)
+}
+
 /// Everything the loop needs.
 pub struct Pipeline {
     pub consumer: Arc<PulseConsumer>,
@@ -108,6 +141,7 @@ pub struct Pipeline {
     pub metrics: Arc<ProcessorMetrics>,
     pub lag: Arc<Lag>,
     pub readiness: Readiness,
+    pub span_names: SpanNames,
     pub config: PipelineConfig,
 }
 
@@ -131,9 +165,9 @@ impl InfraError {
     }
 }
 
-/// One record's fate, with the span that follows it.
+/// One record's fate, with the context of the CONSUMER span that follows it.
 struct Handled {
-    span: Span,
+    cx: Context,
     partition: i32,
     outcome: Outcome,
 }
@@ -410,83 +444,82 @@ impl Pipeline {
     }
 
     /// Turns every record into a row or a dead letter.
+    /// Turns every record into a row or a dead letter.
     async fn prepare(&self, batch: &[OwnedMessage]) -> Result<Vec<Handled>, InfraError> {
+        let tracer = tracer();
         let mut handled = Vec::with_capacity(batch.len());
         for m in batch {
-            handled.push(self.handle(m).await?);
+            handled.push(self.handle(&tracer, m).await?);
         }
         Ok(handled)
     }
 
-    /// Metrics, lag and span outcomes of a durable batch.
+    /// Metrics, lag and span outcomes of a durable batch; ends the CONSUMER spans.
     fn account(&self, handled: &[Handled]) {
         let now = Utc::now();
         for h in handled {
+            let span = h.cx.span();
             match &h.outcome {
                 Outcome::Store(row) => {
                     self.metrics.end_to_end(
                         (now - row.received_at).num_microseconds().unwrap_or(0) as f64 / 1e6,
                     );
                     self.lag.processed(h.partition, row.received_at);
-                    h.span.record(attr::PULSE_OUTCOME, "stored");
+                    span.set_attribute(KeyValue::new(attr::PULSE_OUTCOME, "stored"));
                 }
                 Outcome::DeadLetter(dead) => {
                     self.metrics.dead_lettered(dead.0.reason);
                     if let Some(t) = dead.0.received_at {
                         self.lag.processed(h.partition, t);
                     }
-                    h.span.record(attr::PULSE_OUTCOME, "dead_lettered");
+                    span.set_attribute(KeyValue::new(attr::PULSE_OUTCOME, "dead_lettered"));
                 }
             }
+            span.end();
         }
     }
 
-    /// Decodes and validates one record under its own CONSUMER span.
-    async fn handle(&self, m: &OwnedMessage) -> Result<Handled, InfraError> {
-        let topic = m.topic();
-        let span = tracing::info_span!(
-            "process events.raw",
-            otel.name = format!("process {topic}"),
-            otel.kind = "consumer",
-            otel.status_code = Empty,
-            messaging.system = "kafka",
-            messaging.operation.type = "process",
-            messaging.operation.name = "process",
-            messaging.destination.name = %topic,
-            messaging.consumer.group.name = %self.config.group,
-            messaging.destination.partition.id = %m.partition(),
-            messaging.kafka.offset = m.offset(),
-            messaging.message.id = Empty,
-            pulse.tenant.id = Empty,
-            pulse.event.id = Empty,
-            pulse.event.type = Empty,
-            pulse.outcome = Empty,
-            pulse.dlq.reason = Empty,
-            error.type = Empty,
-        );
-        let headers = m.headers();
-        let parent = propagation::extract(headers);
-        let parent_trace = parent.span().span_context().clone();
-        if parent_trace.is_valid() {
-            let _ = span.set_parent(parent);
-        }
-        let trace_id = if parent_trace.is_valid() {
-            Some(parent_trace.trace_id().to_string())
-        } else {
-            let sc = span.context().span().span_context().clone();
-            sc.is_valid().then(|| sc.trace_id().to_string())
-        };
+    /// Decodes and validates one record under its own CONSUMER span, which continues the trace
+    /// in the record's `traceparent`.
+    ///
+    /// The per-event spans are built with the OpenTelemetry SDK directly rather than through
+    /// `tracing`: at tens of thousands of events a second the `tracing` layer's bookkeeping per
+    /// span (registry slot, field visitors, extensions) was a large share of the processor's CPU.
+    async fn handle(&self, tracer: &BoxedTracer, m: &OwnedMessage) -> Result<Handled, InfraError> {
+        let parent = propagation::extract(m.headers());
+        let span = tracer
+            .span_builder(self.span_names.process.clone())
+            .with_kind(SpanKind::Consumer)
+            .with_attributes([
+                KeyValue::new(attr::MESSAGING_SYSTEM, "kafka"),
+                KeyValue::new(attr::MESSAGING_OPERATION_TYPE, "process"),
+                KeyValue::new(attr::MESSAGING_OPERATION_NAME, "process"),
+                KeyValue::new(
+                    attr::MESSAGING_DESTINATION_NAME,
+                    self.span_names.topic.clone(),
+                ),
+                KeyValue::new(
+                    attr::MESSAGING_CONSUMER_GROUP_NAME,
+                    self.span_names.group.clone(),
+                ),
+                KeyValue::new(
+                    attr::MESSAGING_DESTINATION_PARTITION_ID,
+                    i64::from(m.partition()),
+                ),
+                KeyValue::new(attr::MESSAGING_KAFKA_OFFSET, m.offset()),
+            ])
+            .start_with_context(tracer, &parent);
+        let cx = parent.with_span(span);
+        let sc = cx.span().span_context().clone();
+        let trace_id = sc.is_valid().then(|| sc.trace_id().to_string());
         let source = SourcePosition {
-            topic: topic.to_owned(),
+            topic: m.topic().to_owned(),
             partition: m.partition(),
             offset: m.offset(),
         };
-        let outcome = self
-            .judge(m, &source, trace_id)
-            .instrument(span.clone())
-            .await?;
+        let outcome = self.judge(&cx, m, &source, trace_id).await?;
         Ok(Handled {
-            span,
+            cx,
             partition: m.partition(),
             outcome,
         })
@@ -494,11 +527,12 @@ impl Pipeline {
 
     async fn judge(
         &self,
+        cx: &Context,
         m: &OwnedMessage,
         source: &SourcePosition,
         trace_id: Option<String>,
     ) -> Result<Outcome, InfraError> {
-        let span = Span::current();
+        let span = cx.span();
         let bytes = m.payload().unwrap_or_default();
         let Ok(envelope) = serde_json::from_slice::<EventEnvelope<&RawValue>>(bytes) else {
             let headers = m.headers();
@@ -515,25 +549,26 @@ impl Pipeline {
             );
             let body = validate::body_for_dlq(bytes);
             return Ok(self.dead_letter(
-                &span, tenant_id, event_id, None, None, body, &invalid, source, trace_id,
+                cx, tenant_id, event_id, None, None, body, &invalid, source, trace_id,
             ));
         };
-        span.record(
-            attr::PULSE_TENANT_ID,
-            tracing::field::display(envelope.tenant_id),
-        );
-        span.record(
-            attr::PULSE_EVENT_ID,
-            tracing::field::display(envelope.event_id),
-        );
-        span.record(
-            attr::MESSAGING_MESSAGE_ID,
-            tracing::field::display(envelope.event_id),
-        );
+        if span.is_recording() {
+            let event_id = envelope.event_id.to_string();
+            span.set_attributes([
+                KeyValue::new(attr::PULSE_TENANT_ID, envelope.tenant_id.to_string()),
+                KeyValue::new(attr::PULSE_EVENT_ID, event_id.clone()),
+                KeyValue::new(attr::MESSAGING_MESSAGE_ID, event_id),
+            ]);
+        }
 
         let checked = match validate::validate(envelope.body, envelope.received_at) {
             Ok(valid) => {
-                span.record(attr::PULSE_EVENT_TYPE, valid.event_type.as_str());
+                if span.is_recording() {
+                    span.set_attribute(KeyValue::new(
+                        attr::PULSE_EVENT_TYPE,
+                        valid.event_type.clone(),
+                    ));
+                }
                 self.check_schema(envelope.tenant_id, &valid)
                     .await?
                     .map(|()| valid)
@@ -557,7 +592,7 @@ impl Pipeline {
             Err(invalid) => {
                 let body = validate::raw_body_for_dlq(envelope.body);
                 Ok(self.dead_letter(
-                    &span,
+                    cx,
                     envelope.tenant_id,
                     envelope.event_id,
                     Some(envelope.received_at),
@@ -589,7 +624,7 @@ impl Pipeline {
     #[allow(clippy::too_many_arguments)]
     fn dead_letter(
         &self,
-        span: &Span,
+        cx: &Context,
         tenant_id: Uuid,
         event_id: Uuid,
         received_at: Option<DateTime<Utc>>,
@@ -600,7 +635,8 @@ impl Pipeline {
         trace_id: Option<String>,
     ) -> Outcome {
         let reason = invalid.reason();
-        span.record(attr::PULSE_DLQ_REASON, reason.as_str());
+        cx.span()
+            .set_attribute(KeyValue::new(attr::PULSE_DLQ_REASON, reason.as_str()));
         let errors: Vec<FieldError> = invalid.field_errors();
         let failed_at = Utc::now();
         let row = DeadLetterRow {
@@ -635,23 +671,18 @@ impl Pipeline {
     /// Publishes the dead letters (waiting for acks), then writes rows and dead letters in one
     /// transaction.
     async fn make_durable(&self, handled: &mut [Handled]) -> Result<(), InfraError> {
-        let dead_rows: Vec<DeadLetterRow> = handled
+        let tracer = tracer();
+        // the rows are borrowed, not copied: a retried batch writes the same ones again
+        let dead_rows: Vec<&DeadLetterRow> = handled
             .iter()
             .filter_map(|h| match &h.outcome {
-                Outcome::DeadLetter(d) => Some(d.0.clone()),
+                Outcome::DeadLetter(d) => Some(&d.0),
                 Outcome::Store(_) => None,
             })
             .collect();
-        let event_rows: Vec<EventRow> = handled
-            .iter()
-            .filter_map(|h| match &h.outcome {
-                Outcome::Store(r) => Some(r.clone()),
-                Outcome::DeadLetter(_) => None,
-            })
-            .collect();
-
         let mut tx = store::begin(&self.pool).await?;
         let attempts = store::next_attempts(&mut tx, &dead_rows).await?;
+        drop(dead_rows);
 
         let mut deliveries = Vec::new();
         for h in handled.iter_mut() {
@@ -663,40 +694,39 @@ impl Pipeline {
                 .get(&(record.tenant_id, record.event_id))
                 .copied()
                 .unwrap_or(1);
-            let send_span = tracing::info_span!(
-                parent: &h.span,
-                "send events.dlq",
-                otel.name = format!("send {}", self.config.dlq_topic),
-                otel.kind = "producer",
-                otel.status_code = Empty,
-                messaging.system = "kafka",
-                messaging.operation.type = "send",
-                messaging.operation.name = "send",
-                messaging.destination.name = %self.config.dlq_topic,
-                messaging.destination.partition.id = Empty,
-                messaging.kafka.offset = Empty,
-                pulse.dlq.reason = record.reason.as_str(),
-                error.type = Empty,
-            );
-            let future = {
-                let _entered = send_span.enter();
-                crate::dlq::enqueue(&self.dlq, &self.config.dlq_topic, record)?
-            };
+            let send_span = tracer
+                .span_builder(self.span_names.send_dlq.clone())
+                .with_kind(SpanKind::Producer)
+                .with_attributes([
+                    KeyValue::new(attr::MESSAGING_SYSTEM, "kafka"),
+                    KeyValue::new(attr::MESSAGING_OPERATION_TYPE, "send"),
+                    KeyValue::new(attr::MESSAGING_OPERATION_NAME, "send"),
+                    KeyValue::new(
+                        attr::MESSAGING_DESTINATION_NAME,
+                        self.span_names.dlq_topic.clone(),
+                    ),
+                    KeyValue::new(attr::PULSE_DLQ_REASON, record.reason.as_str()),
+                ])
+                .start_with_context(&tracer, &h.cx);
+            let send_cx = h.cx.with_span(send_span);
+            let future = crate::dlq::enqueue(&self.dlq, &self.config.dlq_topic, record, &send_cx)?;
             deliveries.push(async move {
                 let result = future.await;
+                let span = send_cx.span();
                 match &result {
-                    Ok(Ok(d)) => {
-                        send_span.record(
+                    Ok(Ok(d)) => span.set_attributes([
+                        KeyValue::new(
                             attr::MESSAGING_DESTINATION_PARTITION_ID,
-                            d.partition.to_string(),
-                        );
-                        send_span.record(attr::MESSAGING_KAFKA_OFFSET, d.offset);
-                    }
+                            i64::from(d.partition),
+                        ),
+                        KeyValue::new(attr::MESSAGING_KAFKA_OFFSET, d.offset),
+                    ]),
                     _ => {
-                        send_span.record("otel.status_code", "error");
-                        send_span.record(attr::ERROR_TYPE, "delivery_failed");
+                        span.set_status(Status::error("delivery failed"));
+                        span.set_attribute(KeyValue::new(attr::ERROR_TYPE, "delivery_failed"));
                     }
                 }
+                span.end();
                 match result {
                     Ok(Ok(_)) => Ok(()),
                     Ok(Err((e, _))) => Err(e),
@@ -708,43 +738,64 @@ impl Pipeline {
             r?;
         }
 
-        // one INSERT span per stored event, as a child of that event's CONSUMER span
-        let insert_spans: Vec<Span> = handled
+        // one INSERT span per row, as a child of that event's CONSUMER span
+        let stored_count = handled
             .iter()
             .filter(|h| matches!(h.outcome, Outcome::Store(_)))
-            .map(|h| {
-                tracing::info_span!(
-                    parent: &h.span,
-                    "insert events",
-                    otel.name = "INSERT events",
-                    otel.kind = "client",
-                    db.system.name = "postgresql",
-                    db.operation.name = "INSERT",
-                    db.collection.name = "events",
-                    messaging.batch.message_count = event_rows.len(),
-                )
-            })
-            .collect();
-        let upsert_spans: Vec<Span> = handled
+            .count() as i64;
+        let db_spans: Vec<BoxedSpan> = handled
             .iter()
-            .filter(|h| matches!(h.outcome, Outcome::DeadLetter(_)))
             .map(|h| {
-                tracing::info_span!(
-                    parent: &h.span,
-                    "upsert dead_letters",
-                    otel.name = "INSERT dead_letters",
-                    otel.kind = "client",
-                    db.system.name = "postgresql",
-                    db.operation.name = "INSERT",
-                    db.collection.name = "dead_letters",
-                )
+                let (name, table) = match h.outcome {
+                    Outcome::Store(_) => ("INSERT events", "events"),
+                    Outcome::DeadLetter(_) => ("INSERT dead_letters", "dead_letters"),
+                };
+                let mut attributes = vec![
+                    KeyValue::new(attr::DB_SYSTEM_NAME, "postgresql"),
+                    KeyValue::new(attr::DB_OPERATION_NAME, "INSERT"),
+                    KeyValue::new(attr::DB_COLLECTION_NAME, table),
+                ];
+                if matches!(h.outcome, Outcome::Store(_)) {
+                    attributes.push(KeyValue::new(
+                        attr::MESSAGING_BATCH_MESSAGE_COUNT,
+                        stored_count,
+                    ));
+                }
+                tracer
+                    .span_builder(name)
+                    .with_kind(SpanKind::Client)
+                    .with_attributes(attributes)
+                    .start_with_context(&tracer, &h.cx)
             })
             .collect();
-        let written = store::write(&mut tx, &event_rows, &dead_rows).await?;
-        tx.commit().await?;
-        drop(insert_spans);
-        drop(upsert_spans);
-        self.metrics.stored(written.events_inserted);
+        let event_rows: Vec<&EventRow> = handled
+            .iter()
+            .filter_map(|h| match &h.outcome {
+                Outcome::Store(r) => Some(r),
+                Outcome::DeadLetter(_) => None,
+            })
+            .collect();
+        let dead_rows: Vec<&DeadLetterRow> = handled
+            .iter()
+            .filter_map(|h| match &h.outcome {
+                Outcome::DeadLetter(d) => Some(&d.0),
+                Outcome::Store(_) => None,
+            })
+            .collect();
+        let result = async {
+            let written = store::write(&mut tx, &event_rows, &dead_rows).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(written)
+        }
+        .await;
+        for mut span in db_spans {
+            if result.is_err() {
+                span.set_status(Status::error("database write failed"));
+                span.set_attribute(KeyValue::new(attr::ERROR_TYPE, "database_unavailable"));
+            }
+            span.end();
+        }
+        self.metrics.stored(result?.events_inserted);
         Ok(())
     }
 }

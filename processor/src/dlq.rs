@@ -35,7 +35,7 @@ pub fn producer(brokers: &str, delivery_timeout: Duration) -> Result<FutureProdu
 }
 
 /// Record headers every Pulse record carries, plus the current trace context.
-pub fn headers(tenant_id: Uuid, event_id: Uuid) -> OwnedHeaders {
+pub fn headers(tenant_id: Uuid, event_id: Uuid, cx: &opentelemetry::Context) -> OwnedHeaders {
     let tenant = tenant_id.to_string();
     let event = event_id.to_string();
     let headers = OwnedHeaders::new_with_capacity(4)
@@ -47,7 +47,7 @@ pub fn headers(tenant_id: Uuid, event_id: Uuid) -> OwnedHeaders {
             key: HEADER_EVENT_ID,
             value: Some(event.as_bytes()),
         });
-    pulse_otel::propagation::inject(&tracing::Span::current().context(), headers)
+    pulse_otel::propagation::inject(cx, headers)
 }
 
 /// Enqueues one DLQ record (keyed by tenant, so a tenant's failures stay in order).
@@ -55,6 +55,7 @@ pub fn enqueue(
     producer: &FutureProducer,
     topic: &str,
     record: &DlqRecord,
+    cx: &opentelemetry::Context,
 ) -> Result<DeliveryFuture, KafkaError> {
     let value = serde_json::to_vec(record).map_err(|_| {
         KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::InvalidMessage)
@@ -65,7 +66,7 @@ pub fn enqueue(
             FutureRecord::to(topic)
                 .key(key.as_bytes())
                 .payload(&value)
-                .headers(headers(record.tenant_id, record.event_id)),
+                .headers(headers(record.tenant_id, record.event_id, cx)),
         )
         .map_err(|(e, _)| e)
 }
@@ -198,7 +199,11 @@ pub async fn replay(
                 FutureRecord::to(raw_topic)
                     .key(key.as_bytes())
                     .payload(&value)
-                    .headers(headers(letter.tenant_id, letter.event_id)),
+                    .headers(headers(
+                        letter.tenant_id,
+                        letter.event_id,
+                        &tracing::Span::current().context(),
+                    )),
             )
             .map_err(|(e, _)| e)?;
         delivery

@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    consumer::{Pipeline, PipelineConfig, ProcessorContext, PulseConsumer},
+    consumer::{Pipeline, PipelineConfig, ProcessorContext, PulseConsumer, SpanNames},
     metrics::{Lag, ProcessorMetrics},
     schema::SchemaCache,
 };
@@ -103,8 +103,10 @@ pub async fn serve(
         // every writer holds one connection for its transaction; schema lookups need one more
         .max_connections(config.db_max_connections.max(config.writers as u32 + 1))
         .acquire_timeout(Duration::from_secs(3))
-        .connect_lazy(config.infra.database_url.expose())
-        .context("DATABASE_URL")?;
+        .connect_lazy_with(
+            pulse_core::db::connect_options(config.infra.database_url.expose())
+                .context("DATABASE_URL")?,
+        );
 
     let lag = Arc::new(Lag::default());
     let consumer: PulseConsumer = pulse_core::kafka::client_config(brokers)
@@ -128,6 +130,9 @@ pub async fn serve(
         .set("fetch.wait.max.ms", "20")
         // 1 KB events: larger fetches keep the queue ahead of the batch loop
         .set("max.partition.fetch.bytes", "4194304")
+        // but not 64 MB of prefetched records per partition (librdkafka's default): a few batches
+        // ahead is enough, and the rest only churned memory
+        .set("queued.max.messages.kbytes", "16384")
         .create_with_context(ProcessorContext {
             lag: lag.clone(),
             topic: config.raw_topic.clone(),
@@ -145,6 +150,15 @@ pub async fn serve(
         &config.group,
         lag.clone(),
     ));
+    let pipeline_config = PipelineConfig {
+        raw_topic: config.raw_topic.clone(),
+        dlq_topic: config.dlq_topic.clone(),
+        group: config.group.clone(),
+        batch_size: config.batch_size.max(1),
+        batch_wait: config.batch_wait,
+        max_backoff: config.max_backoff,
+        writers: config.writers.max(1),
+    };
     let pipeline = Pipeline {
         consumer: Arc::new(consumer),
         dlq,
@@ -153,15 +167,8 @@ pub async fn serve(
         metrics,
         lag,
         readiness: readiness.clone(),
-        config: PipelineConfig {
-            raw_topic: config.raw_topic.clone(),
-            dlq_topic: config.dlq_topic.clone(),
-            group: config.group.clone(),
-            batch_size: config.batch_size.max(1),
-            batch_wait: config.batch_wait,
-            max_backoff: config.max_backoff,
-            writers: config.writers.max(1),
-        },
+        span_names: SpanNames::new(&pipeline_config),
+        config: pipeline_config,
     };
     let loop_token = shutdown.child_token();
     let worker = tokio::spawn(Arc::new(pipeline).run(loop_token.clone()));
