@@ -87,5 +87,5 @@ test: infra
 	@echo "==> cargo clippy -D warnings"
 	@$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	@echo "==> cargo test"
-	@scripts/test-db-cleanup.sh
+	@scripts/test-cleanup.sh
 	@$(CARGO) test --workspace --locked -- --test-threads=4

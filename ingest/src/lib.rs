@@ -54,6 +54,9 @@ pub struct Config {
     pub delivery_timeout: Duration,
     /// `PULSE_KAFKA_LINGER_MS` (default 2): producer batching delay.
     pub linger: Duration,
+    /// `PULSE_KAFKA_COMPRESSION` (default `lz4`): producer compression codec (`none`, `lz4`,
+    /// `snappy`, `zstd`, `gzip`).
+    pub compression: String,
     /// `PULSE_TOPIC_RAW` (default `events.raw`).
     pub raw_topic: String,
     /// `PULSE_AUTH_CACHE_TTL_MS` (default 30000): how long a known key is trusted without asking
@@ -82,6 +85,7 @@ impl Config {
             request_timeout: ms("PULSE_REQUEST_TIMEOUT_MS", 10_000)?,
             delivery_timeout: ms("PULSE_KAFKA_DELIVERY_TIMEOUT_MS", 5_000)?,
             linger: ms("PULSE_KAFKA_LINGER_MS", 2)?,
+            compression: pulse_core::config::string("PULSE_KAFKA_COMPRESSION", "lz4"),
             raw_topic: pulse_core::config::string("PULSE_TOPIC_RAW", TOPIC_RAW),
             auth_cache_ttl: ms("PULSE_AUTH_CACHE_TTL_MS", 30_000)?,
             auth_negative_ttl: ms("PULSE_AUTH_NEGATIVE_TTL_MS", 5_000)?,
@@ -149,6 +153,7 @@ pub async fn serve(
         brokers: config.infra.kafka_brokers.clone(),
         topic: config.raw_topic.clone(),
         linger: config.linger,
+        compression: config.compression.clone(),
         delivery_timeout: config.delivery_timeout,
     })
     .context("creating the Kafka producer")?;

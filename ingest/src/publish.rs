@@ -65,6 +65,7 @@ pub struct PublisherConfig {
     pub brokers: String,
     pub topic: String,
     pub linger: Duration,
+    pub compression: String,
     pub delivery_timeout: Duration,
 }
 
@@ -83,7 +84,7 @@ impl Publisher {
         let producer = pulse_core::kafka::client_config(&config.brokers)
             .set("acks", "all")
             .set("enable.idempotence", "true")
-            .set("compression.type", "lz4")
+            .set("compression.type", &config.compression)
             .set("linger.ms", config.linger.as_millis().to_string())
             .set(
                 "message.timeout.ms",
