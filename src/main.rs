@@ -170,7 +170,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             pulse_ingest::serve(config, listener, signal_token()).await
         }
         Command::Processor { addr } => {
-            let _otel = pulse_otel::init(service::PROCESSOR, &OtelConfig::from_env())?;
+            let otel_config = OtelConfig::from_env().with_default_span_queue(65_536);
+            let _otel = pulse_otel::init(service::PROCESSOR, &otel_config)?;
             let config = pulse_processor::Config::from_env()?;
             let listener = bind(addr).await?;
             pulse_processor::serve(config, listener, signal_token()).await

@@ -41,6 +41,10 @@ pub struct OtelConfig {
     pub export_metrics: bool,
     /// `PULSE_LOG_FORMAT`: `pretty` (default) or `json`.
     pub json_logs: bool,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: spans waiting for export; when it is full new spans are dropped
+    /// (never waited for). `None` takes the service's own default
+    /// ([`OtelConfig::with_default_span_queue`]), else 8 Ki.
+    pub span_queue: Option<usize>,
 }
 
 impl OtelConfig {
@@ -61,7 +65,17 @@ impl OtelConfig {
             export_metrics: get("OTEL_METRICS_EXPORTER")
                 .is_none_or(|v| v.split(',').any(|e| e.trim() == "otlp")),
             json_logs: get("PULSE_LOG_FORMAT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+            span_queue: get("OTEL_BSP_MAX_QUEUE_SIZE").and_then(|v| v.parse().ok()),
         }
+    }
+
+    /// Sets the span queue's size unless `OTEL_BSP_MAX_QUEUE_SIZE` did. A queued span takes a few
+    /// KiB, so the queue bounds memory as much as it absorbs bursts: at 64 Ki ingest's RSS under
+    /// batch load reached 174 MiB, at 8 Ki 86 MiB; the processor makes two spans for each of up to
+    /// 5,000 events of a batch at once and needs room for several batches.
+    pub fn with_default_span_queue(mut self, spans: usize) -> Self {
+        self.span_queue.get_or_insert(spans);
+        self
     }
 }
 
@@ -139,7 +153,7 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
             .build()?;
         tracer_builder = tracer_builder.with_span_processor(
             BatchSpanProcessor::builder(spans)
-                .with_batch_config(batch_config())
+                .with_batch_config(batch_config(config.span_queue))
                 .build(),
         );
     }
@@ -195,19 +209,13 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
     })
 }
 
-/// Span batching sized for a busy service (every event makes 2–4 spans): an 8 Ki-span queue
-/// exported every second or whenever 2 Ki spans are waiting. The standard `OTEL_BSP_*` variables
-/// still win.
-///
-/// A queued span takes a few KiB, so the queue bounds memory: at 64 Ki spans ingest's RSS under
-/// batch load reached 174 MiB, at 8 Ki 86 MiB. When the collector cannot keep up, spans are
-/// dropped (and the count logged at shutdown) rather than requests slowed.
-fn batch_config() -> BatchConfig {
+/// Span batching sized for a busy service (every event makes 2–4 spans): the configured queue
+/// (8 Ki by default) exported every second or whenever 2 Ki spans are waiting. The standard
+/// `OTEL_BSP_*` variables still win. When the collector cannot keep up, spans are dropped (and the
+/// count logged at shutdown) rather than requests slowed.
+fn batch_config(span_queue: Option<usize>) -> BatchConfig {
     let set = |name: &str| std::env::var_os(name).is_some();
-    let mut b = BatchConfigBuilder::default();
-    if !set("OTEL_BSP_MAX_QUEUE_SIZE") {
-        b = b.with_max_queue_size(8_192);
-    }
+    let mut b = BatchConfigBuilder::default().with_max_queue_size(span_queue.unwrap_or(8_192));
     if !set("OTEL_BSP_SCHEDULE_DELAY") {
         b = b.with_scheduled_delay(Duration::from_secs(1));
     }
