@@ -572,7 +572,7 @@ events/s ≤ 2,000,000 ÷ total.
 
 ```sh
 make up      # infrastructure (the services it starts are paused during the run)
-make bench   # ~15 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS override the defaults
+make bench   # ~11 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS override the defaults
 ```
 
 - **Ingest**: `wrk -t2 -c64 -d{SECONDS}s` with a Lua script that sends ~300-byte events, each with a
@@ -588,7 +588,12 @@ make bench   # ~15 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS overri
   a release processor (defaults: batch 5,000, 2 concurrent writers, 100 % tracing) drains it from a
   new consumer group into `pulse_bench`; steady state is measured from the first row to the last.
   Then `pulse-bench copy` takes the same rows out with `COPY … TO STDOUT`, truncates, and times
-  `COPY events FROM STDIN` into the same table with the same indexes.
+  `COPY events FROM STDIN` into the same table with the same indexes. Each drain and each `COPY`
+  starts once Jaeger, PostgreSQL and the services are idle; the same drain runs again with
+  `OTEL_SDK_DISABLED=true`.
+- **CPU per event**: user + system time from `/proc/<pid>/stat` of every process of each
+  component, before and after the run (wrk's from the benchmark's child-process usage).
+- **Dropped spans**: the count the OpenTelemetry batch exporter logs at shutdown.
 - **End to end**: wrk posting batches of 10 events over 14 connections, each pausing 14 ms
   between requests (about 5,000 events/s; the achieved rate is reported), through ingest and a
   running processor; latency is `processed_at − received_at` of each row (ingest's receipt to
@@ -599,25 +604,28 @@ make bench   # ~15 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS overri
 
 - **The CPU budget.** The table above is the profile that matters on this machine: every figure is
   bounded by 2,000,000 µs of CPU per second shared by all processes. A single-event request costs
-  about 400 µs of CPU in total, so no tuning of one process gets near 15,000/s: that needs under
-  133 µs per event *including* the broker's and Redis' share. Ingest's own ~200 µs is spread thin
+  about 350 µs of CPU in total, so no tuning of one process gets near 15,000/s: that needs under
+  133 µs per event *including* the broker's and Redis' share. Ingest's own ~180 µs is spread thin
   (`perf`): HTTP over loopback TCP (the kernel's send path alone is ~20 %), the gate script and the
   completion `SET` (two Redis round trips), the `acks=all` produce and its delivery callback, a
-  SERVER and a PRODUCER span, metrics. Kafka spends ~73 µs per event because at this rate a
-  produce request carries only a few records; Redis ~71 µs for the Lua script and the `SET`
+  SERVER and a PRODUCER span, metrics. Kafka spends ~60 µs per event because at this rate a
+  produce request carries only a few records; Redis ~65 µs for the Lua script and the `SET`
   (with AOF). More connections (256) or a longer linger (5–10 ms) did not raise throughput; they
   only added latency.
-- **Batches** amortise the per-request part (~53 µs per event). Of that, Jaeger storing one trace
-  per event is ~15 µs and ingest's span building and export about as much: with tracing off the
-  same batch run reached ~85,000 events/s (a development run, not in the table). Under that load
-  the co-located Jaeger cannot store every span; the exporter drops what does not fit its 8 Ki
-  queue instead of slowing requests (the count is logged).
+- **Batches** amortise the per-request part (~46 µs per event). Of that, Jaeger storing one trace
+  per event is ~13 µs and ingest's span building and export about as much: with tracing off the
+  same batch run reached ~85,000 events/s (a development run, not in the table). At ~43,000
+  events/s the co-located Jaeger cannot take every span: the exporter drops what does not fit its
+  8 Ki queue (about 12 % of the batch run's spans, counted in the table) rather than slow requests
+  or grow ingest's memory past 100 MiB. A larger `OTEL_BSP_MAX_QUEUE_SIZE` only moves the drop.
 - **Processor**: PostgreSQL spends ~45 µs per stored row, about what `COPY` itself needs (five
-  B-tree indexes and ~1 KB JSONB per row), the processor ~33 µs, Jaeger ~25 µs for the two spans
-  of each event. That is ~105 µs per event, so at most ~19,000/s on 2 cores; the pipeline keeps
-  the cores about two-thirds busy, since offsets are stored in batch order after each commit.
-  25,000/s would need PostgreSQL to insert at full `COPY` speed on one core while the processor,
-  Kafka and Jaeger share the other. The `tracing off` row shows what the spans cost.
+  B-tree indexes and ~1 KB JSONB per row), the processor ~31 µs, and Jaeger ~28 µs to store the
+  two spans of each event (with a 64 Ki span queue the traced drain dropped almost none). That is
+  ~107 µs per event, at most ~19,000/s on 2 cores; the pipeline keeps the cores about two-thirds
+  busy, since offsets are stored in batch order after each commit. With tracing off the total
+  falls to ~63 µs and the drain to ~15,600/s (0.68 of `COPY`), where PostgreSQL is most of the
+  cost. 25,000/s would need PostgreSQL to insert at full `COPY` speed on one core while the
+  processor, Kafka and Jaeger share the other.
 - **End to end** latency is mostly the processor's batch window (20 ms) plus a batch's write and
   commit; the p99 comes from batches that wait behind a running write.
 
@@ -632,7 +640,7 @@ Development runs (one run each unless a range is given; ±10 % noise on this mac
 | Jaeger `GOGC=400`, `GOMEMLIMIT=2GiB` | Jaeger CPU during a drain 64 % → 41 % of a core; drain 13.4k → 14.6k/s |
 | no TLS to PostgreSQL on loopback | AES-GCM (~2 % of the processor's CPU) gone from the profile |
 | `tracing` layer without location/thread/busy-time attributes | 7 fewer attributes on every SERVER span |
-| span queue 64 Ki → 8 Ki | ingest peak RSS under batch load 174 → 86 MiB |
+| span queue 64 Ki → 8 Ki for ingest | ingest peak RSS under batch load 174 → 86 MiB (the processor keeps 64 Ki: at 8 Ki a drain dropped ~60 % of its spans, since one batch makes up to 10k at once) |
 | `COPY` into a staging table + `INSERT … SELECT … ON CONFLICT` instead of `unnest` | slower: 13.6–15.3k vs 15.9–16.3k/s (tracing off); not adopted |
 | producer compression none / snappy instead of lz4; linger 5 / 10 ms; 256 connections | no gain for single events (within noise); lz4 and 2 ms kept |
 | processor: 4 concurrent writers instead of 2; batches of 1,000 | 4 writers: same within noise; 1,000: 8.9k/s vs ~17k/s (per-batch costs) |
