@@ -325,19 +325,23 @@ async fn batch(
     for (i, outcome) in outcomes {
         items[i].result = Some(outcome.map(|()| ItemOk::Accepted));
     }
-    // settle the reservations this request made: completed if published, released otherwise
+    // settle the reservations this request made: completed if published (one pipelined round
+    // trip for all of them), released otherwise
     if let Some(d) = &decision {
+        let mut completed = Vec::new();
         for (k, outcome) in keyed.iter().zip(&d.idempotency) {
             if *outcome != IdemOutcome::New {
                 continue;
             }
             match items[admitted_positions[k.index]].result {
-                Some(Ok(ItemOk::Accepted)) => {
-                    state.gate.complete(tenant.id, k, ttl_of(tenant)).await
-                }
+                Some(Ok(ItemOk::Accepted)) => completed.push(k),
                 _ => state.gate.release(tenant.id, k).await,
             }
         }
+        state
+            .gate
+            .complete_all(tenant.id, &completed, ttl_of(tenant))
+            .await;
     }
 
     let (mut accepted, mut duplicates, mut rejected) = (0u64, 0u64, 0u64);

@@ -527,3 +527,34 @@ async fn batch_answers_per_item_in_order() {
     assert_eq!(traces.len(), 4, "every event has its own trace");
     ingest.stop().await;
 }
+
+#[tokio::test]
+async fn a_batchs_keys_are_all_completed_together() {
+    let h = Harness::new().await;
+    let ingest = h.start(h.config()).await;
+    let (_tenant, key) = h.tenant(1000).await;
+    let events: Vec<_> = (0..8)
+        .map(|i| json!({"event_type": "a", "payload": {"i": i}, "idempotency_key": format!("many-{i}")}))
+        .collect();
+    let send = || {
+        h.http
+            .post(ingest.url("/events/batch"))
+            .header("x-api-key", key.expose())
+            .header("content-type", "application/json")
+            .json(&json!({ "events": events }))
+            .send()
+    };
+    let first = json_of(send().await.unwrap()).await;
+    assert_eq!(first["accepted"], 8, "{first}");
+    // every key was completed (in one pipelined call): the repeat is 8 duplicates with the
+    // original ids, none of them "in flight"
+    let again = json_of(send().await.unwrap()).await;
+    assert_eq!(again["duplicates"], 8, "{again}");
+    for i in 0..8 {
+        assert_eq!(again["results"][i]["code"], 200);
+        assert_eq!(
+            again["results"][i]["event_id"],
+            first["results"][i]["event_id"]
+        );
+    }
+}
