@@ -135,7 +135,7 @@ async fn admitted(
     let event_id = keyed.map_or_else(Uuid::now_v7, |k| k.event_id);
     let published = publish_one(
         state,
-        &tracer(),
+        &pulse_otel::tracer(service::INGEST),
         tenant,
         event_id,
         idempotency_key,
@@ -300,7 +300,7 @@ async fn batch(
         .span()
         .span_context()
         .clone();
-    let tracer = tracer();
+    let tracer = pulse_otel::tracer(service::INGEST);
     let publishes = items
         .iter()
         .enumerate()
@@ -474,11 +474,6 @@ async fn publish_one(
     };
     span.end();
     outcome
-}
-
-/// The tracer of ingest's PRODUCER spans (a no-op until telemetry is initialised).
-fn tracer() -> BoxedTracer {
-    opentelemetry::global::tracer(service::INGEST)
 }
 
 fn limit_of(tenant: &Tenant) -> u32 {

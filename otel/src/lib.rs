@@ -225,6 +225,12 @@ fn batch_config(span_queue: Option<usize>) -> BatchConfig {
     b.build()
 }
 
+/// The tracer for spans built with the OpenTelemetry SDK directly (the per-event hot paths, where
+/// the `tracing` layer's bookkeeping costs too much); a no-op until [`init`] ran.
+pub fn tracer(service_name: &'static str) -> global::BoxedTracer {
+    global::tracer(service_name)
+}
+
 /// The meter every Pulse instrument is created from.
 pub fn meter() -> opentelemetry::metrics::Meter {
     global::meter("pulse")

@@ -127,11 +127,6 @@ impl SpanNames {
     }
 }
 
-/// The tracer of the processor's per-event spans (a no-op until telemetry is initialised).
-fn tracer() -> BoxedTracer {
-    opentelemetry::global::tracer(service::PROCESSOR)
-}
-
 /// Everything the loop needs.
 pub struct Pipeline {
     pub consumer: Arc<PulseConsumer>,
@@ -446,7 +441,7 @@ impl Pipeline {
     /// Turns every record into a row or a dead letter.
     /// Turns every record into a row or a dead letter.
     async fn prepare(&self, batch: &[OwnedMessage]) -> Result<Vec<Handled>, InfraError> {
-        let tracer = tracer();
+        let tracer = pulse_otel::tracer(service::PROCESSOR);
         let mut handled = Vec::with_capacity(batch.len());
         for m in batch {
             handled.push(self.handle(&tracer, m).await?);
@@ -671,18 +666,10 @@ impl Pipeline {
     /// Publishes the dead letters (waiting for acks), then writes rows and dead letters in one
     /// transaction.
     async fn make_durable(&self, handled: &mut [Handled]) -> Result<(), InfraError> {
-        let tracer = tracer();
+        let tracer = pulse_otel::tracer(service::PROCESSOR);
         // the rows are borrowed, not copied: a retried batch writes the same ones again
-        let dead_rows: Vec<&DeadLetterRow> = handled
-            .iter()
-            .filter_map(|h| match &h.outcome {
-                Outcome::DeadLetter(d) => Some(&d.0),
-                Outcome::Store(_) => None,
-            })
-            .collect();
         let mut tx = store::begin(&self.pool).await?;
-        let attempts = store::next_attempts(&mut tx, &dead_rows).await?;
-        drop(dead_rows);
+        let attempts = store::next_attempts(&mut tx, &dead_rows(handled)).await?;
 
         let mut deliveries = Vec::new();
         for h in handled.iter_mut() {
@@ -775,15 +762,8 @@ impl Pipeline {
                 Outcome::DeadLetter(_) => None,
             })
             .collect();
-        let dead_rows: Vec<&DeadLetterRow> = handled
-            .iter()
-            .filter_map(|h| match &h.outcome {
-                Outcome::DeadLetter(d) => Some(&d.0),
-                Outcome::Store(_) => None,
-            })
-            .collect();
         let result = async {
-            let written = store::write(&mut tx, &event_rows, &dead_rows).await?;
+            let written = store::write(&mut tx, &event_rows, &dead_rows(handled)).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>(written)
         }
@@ -798,6 +778,17 @@ impl Pipeline {
         self.metrics.stored(result?.events_inserted);
         Ok(())
     }
+}
+
+/// The batch's dead-letter rows, borrowed.
+fn dead_rows(handled: &[Handled]) -> Vec<&DeadLetterRow> {
+    handled
+        .iter()
+        .filter_map(|h| match &h.outcome {
+            Outcome::DeadLetter(d) => Some(&d.0),
+            Outcome::Store(_) => None,
+        })
+        .collect()
 }
 
 /// A stable id for a record that carries none, so its redelivery maps to the same dead letter.
