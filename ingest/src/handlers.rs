@@ -397,6 +397,8 @@ async fn publish_one(
     batch_link: Option<&SpanContext>,
 ) -> Result<(), IngestError> {
     let publisher = &state.publisher;
+    let event_id_text = event_id.to_string();
+    let tenant_text = tenant.id.to_string();
     let mut builder = tracer
         .span_builder(publisher.span_name().to_owned())
         .with_kind(SpanKind::Producer)
@@ -405,9 +407,9 @@ async fn publish_one(
             KeyValue::new(attr::MESSAGING_OPERATION_TYPE, "send"),
             KeyValue::new(attr::MESSAGING_OPERATION_NAME, "send"),
             KeyValue::new(attr::MESSAGING_DESTINATION_NAME, publisher.topic_value()),
-            KeyValue::new(attr::MESSAGING_MESSAGE_ID, event_id.to_string()),
-            KeyValue::new(attr::PULSE_TENANT_ID, tenant.id.to_string()),
-            KeyValue::new(attr::PULSE_EVENT_ID, event_id.to_string()),
+            KeyValue::new(attr::MESSAGING_MESSAGE_ID, event_id_text.clone()),
+            KeyValue::new(attr::PULSE_TENANT_ID, tenant_text.clone()),
+            KeyValue::new(attr::PULSE_EVENT_ID, event_id_text.clone()),
         ]);
     // a batch item starts its own trace (linked to the batch request); a single event continues
     // the request's
@@ -429,8 +431,6 @@ async fn publish_one(
     };
     let value = serde_json::to_vec(&envelope).map_err(|_| IngestError::NotAnObject)?;
     let routing = Routing::of(raw);
-    let event_id_text = event_id.to_string();
-    let tenant_text = tenant.id.to_string();
     let key = routing.partition_key.as_deref().unwrap_or(&event_id_text);
     let headers = OwnedHeaders::new_with_capacity(4)
         .insert(Header {
