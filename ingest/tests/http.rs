@@ -47,7 +47,7 @@ async fn accepted_event_is_in_kafka_with_contracted_shape() {
     let event_id = uuid::Uuid::parse_str(body["event_id"].as_str().unwrap()).unwrap();
     assert_eq!(event_id.get_version_num(), 7, "event ids are UUID v7");
 
-    let records = h.records(Duration::from_millis(500)).await;
+    let records = h.records().await;
     assert_eq!(records.len(), 1);
     let m = &records[0];
     assert_eq!(
@@ -83,7 +83,7 @@ async fn accepted_event_is_in_kafka_with_contracted_shape() {
         .await
         .unwrap();
     let id = json_of(r).await["event_id"].as_str().unwrap().to_owned();
-    let records = h.records(Duration::from_millis(500)).await;
+    let records = h.records().await;
     let m = records
         .iter()
         .find(|m| header(m, "pulse-event-id") == Some(id.as_str()))
@@ -290,7 +290,7 @@ async fn idempotency_key_replays_conflicts_and_in_flight() {
         .unwrap();
     assert!((1700..=1800).contains(&ttl), "ttl {ttl}");
 
-    let records = h.records(Duration::from_millis(500)).await;
+    let records = h.records().await;
     assert_eq!(records.len(), 2, "one record per accepted event");
     assert!(
         records
@@ -330,7 +330,7 @@ async fn fifty_concurrent_requests_with_one_key_publish_once() {
         "duplicates name the same event"
     );
     assert_eq!(1 + duplicates.len() + in_flight, 50);
-    let records = h.records(Duration::from_millis(500)).await;
+    let records = h.records().await;
     assert_eq!(records.len(), 1, "exactly one Kafka record");
     assert_eq!(payload_json(&records[0])["event_id"], accepted[0]);
     ingest.stop().await;
@@ -512,7 +512,7 @@ async fn batch_answers_per_item_in_order() {
     }
 
     // each accepted batch item is its own record with its own trace
-    let records = h.records(Duration::from_millis(500)).await;
+    let records = h.records().await;
     let ours: Vec<_> = records
         .iter()
         .filter(|m| header(m, "pulse-tenant-id") == Some(tenant.id.to_string().as_str()))
