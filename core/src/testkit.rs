@@ -121,6 +121,41 @@ pub fn telemetry() -> &'static pulse_otel::OtelGuard {
     })
 }
 
+/// Every record of `topic`: everything below each partition's high watermark when called, read
+/// by a fresh consumer group from the beginning. A producer that waited for the broker's
+/// acknowledgements has everything it sent below those marks, so there is no guessing how long a
+/// quiet topic must stay quiet.
+pub async fn read_topic(topic: &str) -> Vec<rdkafka::message::OwnedMessage> {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    let consumer: StreamConsumer = crate::kafka::client_config(&kafka_brokers())
+        .set("group.id", unique("test-reader-"))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("a test consumer");
+    let timeout = Duration::from_secs(10);
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .expect("topic metadata");
+    let mut expected = 0;
+    for p in metadata.topics()[0].partitions() {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, p.id(), timeout)
+            .expect("watermarks");
+        expected += high - low;
+    }
+    consumer.subscribe(&[topic]).expect("subscribing");
+    let mut out = Vec::new();
+    while (out.len() as i64) < expected {
+        let m = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
+            .await
+            .expect("the records below the high watermarks arrive")
+            .expect("a record");
+        out.push(m.detach());
+    }
+    out
+}
+
 /// A TCP proxy in front of a real server that a test can cut and restore, to play an outage of
 /// PostgreSQL, Redis or Kafka without touching the shared server.
 pub struct CuttableProxy {

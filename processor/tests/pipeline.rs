@@ -159,7 +159,7 @@ async fn each_invalid_class_is_dead_lettered_once_with_reason_and_paths() {
     assert_eq!(reason, "malformed_envelope");
     assert_eq!(tenant_id, tenant.id, "tenant taken from the record header");
 
-    let records = h.dlq_records(Duration::from_millis(500)).await;
+    let records = h.dlq_records().await;
     assert_eq!(records.len(), 5, "one DLQ record per dead letter");
     for m in &records {
         let v: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
@@ -282,7 +282,7 @@ async fn database_outage_dead_letters_nothing_and_recovers() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(h.count("events").await, 0);
     assert_eq!(h.count("dead_letters").await, 0);
-    let dlq = h.dlq_records(Duration::from_millis(300)).await;
+    let dlq = h.dlq_records().await;
     assert!(dlq.is_empty(), "nothing dead-lettered during the outage");
 
     proxy.restore();

@@ -8,11 +8,7 @@ use pulse_core::{
     server::ShutdownTiming,
     testkit::{self, TestDb},
 };
-use rdkafka::{
-    Message,
-    consumer::{Consumer, StreamConsumer},
-    message::OwnedMessage,
-};
+use rdkafka::{Message, message::OwnedMessage};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -120,35 +116,9 @@ impl Harness {
             .body(body.to_owned())
     }
 
-    /// Every record on the harness topic: everything below each partition's high watermark when
-    /// called. Ingest answers only after the broker's acknowledgement, so that is everything it
-    /// published so far (no guessing how long a quiet topic must stay quiet).
+    /// Every record on the harness topic (see `testkit::read_topic`).
     pub async fn records(&self) -> Vec<OwnedMessage> {
-        let consumer: StreamConsumer = pulse_core::kafka::client_config(&testkit::kafka_brokers())
-            .set("group.id", testkit::unique("test-reader-"))
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "false")
-            .create()
-            .unwrap();
-        let timeout = Duration::from_secs(10);
-        let metadata = consumer.fetch_metadata(Some(&self.topic), timeout).unwrap();
-        let mut expected = 0;
-        for p in metadata.topics()[0].partitions() {
-            let (low, high) = consumer
-                .fetch_watermarks(&self.topic, p.id(), timeout)
-                .unwrap();
-            expected += high - low;
-        }
-        consumer.subscribe(&[&self.topic]).unwrap();
-        let mut out = Vec::new();
-        while (out.len() as i64) < expected {
-            let m = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
-                .await
-                .expect("the records below the high watermarks arrive")
-                .unwrap();
-            out.push(m.detach());
-        }
-        out
+        testkit::read_topic(&self.topic).await
     }
 
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {

@@ -12,7 +12,6 @@ use pulse_core::{
     testkit::{self, TestDb},
 };
 use rdkafka::{
-    consumer::{Consumer, StreamConsumer},
     message::{Header, OwnedHeaders, OwnedMessage},
     producer::{FutureProducer, FutureRecord},
 };
@@ -194,21 +193,8 @@ impl Harness {
         assert_eq!(self.count(table).await, n, "exactly {n} rows in {table}");
     }
 
-    /// Every record on the harness DLQ topic.
-    pub async fn dlq_records(&self, quiet: Duration) -> Vec<OwnedMessage> {
-        let consumer: StreamConsumer = pulse_core::kafka::client_config(&testkit::kafka_brokers())
-            .set("group.id", testkit::unique("test-reader-"))
-            .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "false")
-            .create()
-            .unwrap();
-        consumer.subscribe(&[&self.dlq]).unwrap();
-        let mut out = Vec::new();
-        let mut wait = Duration::from_secs(15);
-        while let Ok(Ok(m)) = tokio::time::timeout(wait, consumer.recv()).await {
-            out.push(m.detach());
-            wait = quiet;
-        }
-        out
+    /// Every record on the harness DLQ topic (see `testkit::read_topic`).
+    pub async fn dlq_records(&self) -> Vec<OwnedMessage> {
+        testkit::read_topic(&self.dlq).await
     }
 }
