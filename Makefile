@@ -69,7 +69,7 @@ loadtest:
 	@./target/release/pulse-loadtest --rate $(RATE) --duration $(DURATION) --tenants $(TENANTS) \
 		--dup-pct $(DUP_PCT) --bad-pct $(BAD_PCT)
 
-## bench: the benchmark suite (about 15 minutes); rewrites BENCHMARKS.md and bench-results.json
+## bench: the benchmark suite (about 11 minutes); rewrites BENCHMARKS.md and bench-results.json
 bench: infra
 	@command -v python3 >/dev/null || { echo "!! make bench needs python3 (apt-get install python3)"; exit 1; }
 	@python3 scripts/bench.py
