@@ -10,6 +10,21 @@ pub const HEADER_TENANT_ID: &str = "pulse-tenant-id";
 /// Kafka header carrying the event id of a record.
 pub const HEADER_EVENT_ID: &str = "pulse-event-id";
 
+/// The headers every Pulse record carries: its tenant and event ids, with room for the trace
+/// context (`pulse_otel::propagation::inject`) that follows.
+pub fn record_headers(tenant_id: &str, event_id: &str) -> rdkafka::message::OwnedHeaders {
+    use rdkafka::message::{Header, OwnedHeaders};
+    OwnedHeaders::new_with_capacity(4)
+        .insert(Header {
+            key: HEADER_TENANT_ID,
+            value: Some(tenant_id),
+        })
+        .insert(Header {
+            key: HEADER_EVENT_ID,
+            value: Some(event_id),
+        })
+}
+
 /// The value of a record on `events.raw`. `B` is the client's body: borrowed raw JSON when ingest
 /// writes it (no re-serialisation), a parsed value when the processor reads it.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -22,10 +22,9 @@ use opentelemetry::{
 };
 use pulse_core::{
     Tenant,
-    envelope::{EventEnvelope, HEADER_EVENT_ID, HEADER_TENANT_ID},
+    envelope::{EventEnvelope, record_headers},
 };
 use pulse_otel::names::{attr, service};
-use rdkafka::message::{Header, OwnedHeaders};
 use serde::Deserialize;
 use serde_json::{json, value::RawValue};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -432,16 +431,8 @@ async fn publish_one(
     let value = serde_json::to_vec(&envelope).map_err(|_| IngestError::NotAnObject)?;
     let routing = Routing::of(raw);
     let key = routing.partition_key.as_deref().unwrap_or(&event_id_text);
-    let headers = OwnedHeaders::new_with_capacity(4)
-        .insert(Header {
-            key: HEADER_TENANT_ID,
-            value: Some(tenant_text.as_bytes()),
-        })
-        .insert(Header {
-            key: HEADER_EVENT_ID,
-            value: Some(event_id_text.as_bytes()),
-        });
-    let headers = pulse_otel::propagation::inject(&cx, headers);
+    let headers =
+        pulse_otel::propagation::inject(&cx, record_headers(&tenant_text, &event_id_text));
     let result = match publisher.enqueue(key.as_bytes(), &value, headers) {
         Ok(delivery) => publish::delivered(delivery).await,
         Err(e) => Err(e),

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pulse_core::{
-    envelope::{DlqReason, DlqRecord, EventEnvelope, HEADER_EVENT_ID, HEADER_TENANT_ID},
+    envelope::{DlqReason, DlqRecord, EventEnvelope, record_headers},
     kafka,
 };
 use rdkafka::{
     error::KafkaError,
-    message::{Header, OwnedHeaders},
+    message::OwnedHeaders,
     producer::{DeliveryFuture, FutureProducer, FutureRecord},
 };
 use serde::Serialize;
@@ -36,17 +36,7 @@ pub fn producer(brokers: &str, delivery_timeout: Duration) -> Result<FutureProdu
 
 /// Record headers every Pulse record carries, plus the current trace context.
 pub fn headers(tenant_id: Uuid, event_id: Uuid, cx: &opentelemetry::Context) -> OwnedHeaders {
-    let tenant = tenant_id.to_string();
-    let event = event_id.to_string();
-    let headers = OwnedHeaders::new_with_capacity(4)
-        .insert(Header {
-            key: HEADER_TENANT_ID,
-            value: Some(tenant.as_bytes()),
-        })
-        .insert(Header {
-            key: HEADER_EVENT_ID,
-            value: Some(event.as_bytes()),
-        });
+    let headers = record_headers(&tenant_id.to_string(), &event_id.to_string());
     pulse_otel::propagation::inject(cx, headers)
 }
 

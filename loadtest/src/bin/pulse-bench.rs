@@ -18,10 +18,10 @@ use axum::{Json, Router, http::StatusCode, routing::post};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use futures::TryStreamExt;
-use pulse_core::envelope::{EventEnvelope, HEADER_EVENT_ID, HEADER_TENANT_ID};
+use pulse_core::envelope::{EventEnvelope, record_headers};
 use rand::Rng;
 use rdkafka::{
-    message::{Header, OwnedHeaders},
+    message::Header,
     producer::{FutureProducer, FutureRecord},
 };
 use serde_json::{json, value::RawValue};
@@ -174,19 +174,10 @@ async fn fill(
             Uuid::new_v4().simple(),
             rng.random::<u64>()
         );
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "traceparent",
-                value: Some(&trace),
-            })
-            .insert(Header {
-                key: HEADER_TENANT_ID,
-                value: Some(&tenant_text),
-            })
-            .insert(Header {
-                key: HEADER_EVENT_ID,
-                value: Some(&event),
-            });
+        let headers = record_headers(&tenant_text, &event).insert(Header {
+            key: "traceparent",
+            value: Some(&trace),
+        });
         loop {
             let record = FutureRecord::to(topic)
                 .key(&event)
