@@ -269,14 +269,7 @@ async fn every_event_is_one_connected_trace_without_payload() {
     );
 
     // RED metrics on every service
-    let ingest_metrics = http
-        .get(ingest.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ingest_metrics = testkit::get_text(&ingest.url("/metrics")).await;
     for series in [
         "http_server_request_duration_seconds_bucket",
         "messaging_client_sent_messages_total",
@@ -294,14 +287,7 @@ async fn every_event_is_one_connected_trace_without_payload() {
             .sum()
     };
     assert!(count_of(&ingest_metrics, "pulse_events_ingested_total") >= 2.0);
-    let processor_metrics = http
-        .get(processor.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let processor_metrics = testkit::get_text(&processor.url("/metrics")).await;
     for series in [
         "messaging_client_consumed_messages_total",
         "messaging_process_duration_seconds_bucket",

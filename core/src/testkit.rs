@@ -121,6 +121,16 @@ pub fn telemetry() -> &'static pulse_otel::OtelGuard {
     })
 }
 
+/// The body of a GET to `url` (a service's `/metrics`, say) as text; panics if there is none.
+pub async fn get_text(url: &str) -> String {
+    reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 /// Every record of `topic`: everything below each partition's high watermark when called, read
 /// by a fresh consumer group from the beginning. A producer that waited for the broker's
 /// acknowledgements has everything it sent below those marks, so there is no guessing how long a

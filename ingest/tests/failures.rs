@@ -102,15 +102,7 @@ async fn redis_down_serves_unkeyed_requests_and_refuses_keyed_ones() {
     }
     assert_eq!(statuses, [202, 202, 429, 429]);
 
-    let metrics = h
-        .http
-        .get(ingest.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = pulse_core::testkit::get_text(&ingest.url("/metrics")).await;
     assert!(
         metrics.contains("pulse_rate_limit_fallback"),
         "fallback is counted"

@@ -81,15 +81,7 @@ async fn a_valid_event_becomes_one_row_with_every_field() {
     assert_eq!(occurred, received);
     assert_eq!(h.count("dead_letters").await, 0);
 
-    let metrics = h
-        .http
-        .get(p.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = testkit::get_text(&p.url("/metrics")).await;
     for series in [
         "messaging_client_consumed_messages",
         "messaging_process_duration",
@@ -179,15 +171,7 @@ async fn each_invalid_class_is_dead_lettered_once_with_reason_and_paths() {
         assert_eq!(v["source"]["topic"], h.raw.as_str());
         assert_eq!(v["attempts"], 1);
     }
-    let metrics = h
-        .http
-        .get(p.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = testkit::get_text(&p.url("/metrics")).await;
     assert!(
         metrics.contains("pulse_events_dead_lettered"),
         "dead letters counted"
