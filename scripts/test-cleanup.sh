@@ -12,7 +12,8 @@ source "$REPO/scripts/lib/kafka.sh"
 url="${DATABASE_URL:-postgres://pulse:pulse@127.0.0.1:5432/pulse}"
 dbs="$(psql "$url" -Atc "select datname from pg_database where datname like 'pulse\_test\_%'")"
 for db in $dbs; do
-  psql "$url" -qc "drop database if exists \"$db\" with (force)" >/dev/null
+  psql "$url" -qc "drop database if exists \"$db\" with (force)" >/dev/null ||
+    echo "==> could not drop $db (left for the next run)"
 done
 [[ -z "$dbs" ]] || echo "==> dropped $(wc -w <<<"$dbs") old test databases"
 

@@ -31,7 +31,14 @@ async fn a_valid_event_becomes_one_row_with_every_field() {
     let other = h
         .send(tenant.id, r#"{"event_type":"a","payload":{}}"#)
         .await;
-    h.wait_for_count("events", 2, Duration::from_secs(30)).await;
+    // whitespace, escapes and backslashes survive the COPY text format untouched
+    let tricky = h
+        .send(
+            tenant.id,
+            "{\n\t\"event_type\": \"a\",\r\n \"payload\": {\"s\": \"tab\\there \\\\N back\\nslash\",\n\t\"u\": \"\u{e9} \u{2713}\"},\n \"source\": \"we\\tird\\\\src\"}",
+        )
+        .await;
+    h.wait_for_count("events", 3, Duration::from_secs(30)).await;
 
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -79,6 +86,17 @@ async fn a_valid_event_becomes_one_row_with_every_field() {
             .await
             .unwrap();
     assert_eq!(occurred, received);
+    let (payload, source): (Value, Option<String>) =
+        sqlx::query_as("select payload, source from events where event_id = $1")
+            .bind(tricky)
+            .fetch_one(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        payload,
+        json!({"s": "tab\there \\N back\nslash", "u": "\u{e9} \u{2713}"})
+    );
+    assert_eq!(source.as_deref(), Some("we\tird\\src"));
     assert_eq!(h.count("dead_letters").await, 0);
 
     let metrics = testkit::get_text(&p.url("/metrics")).await;
@@ -200,7 +218,16 @@ async fn redelivered_records_leave_one_row_and_two_processors_share_the_work() {
     a.stop().await;
     b.stop().await;
 
-    // a new consumer group reads every record again: still one row each, no new attempts
+    // a new consumer group reads every record again: still one row each, no new attempts; the
+    // rows deleted here come back (a batch mixing stored and new rows)
+    let deleted = sqlx::query(
+        "delete from events where event_id in (select event_id from events order by event_id limit 100)",
+    )
+    .execute(&h.db.pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(deleted, 100);
     let mut again = h.config();
     let regroup = testkit::unique("test-regroup-");
     again.group = regroup.clone();
@@ -231,6 +258,8 @@ async fn redelivered_records_leave_one_row_and_two_processors_share_the_work() {
         },
     )
     .await;
+    // consumed is counted before a batch is written; a graceful stop finishes the writes
+    c.stop().await;
     assert_eq!(h.count("events").await, 1470);
     assert_eq!(h.count("dead_letters").await, 30);
     let max_attempts: i32 = sqlx::query_scalar("select max(attempts) from dead_letters")
@@ -238,7 +267,6 @@ async fn redelivered_records_leave_one_row_and_two_processors_share_the_work() {
         .await
         .unwrap();
     assert_eq!(max_attempts, 1, "a redelivery is not a new attempt");
-    c.stop().await;
 }
 
 #[tokio::test]

@@ -61,6 +61,8 @@ postgres_up() {
     return 1
   fi
 
+  postgres_tune "$ver" "$name" || return 1
+
   local attrs
   attrs=$(psql_admin "SELECT rolcanlogin AND rolcreatedb FROM pg_roles WHERE rolname = '$PG_USER'")
   case $attrs in
@@ -74,6 +76,13 @@ postgres_up() {
       psql_admin "CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD'"
       ;;
   esac
+
+  # DROP DATABASE … WITH (FORCE) of a test or benchmark database must be able to stop the
+  # autovacuum worker that is often still vacuuming it
+  if [[ $(psql_admin "SELECT pg_has_role('$PG_USER', 'pg_signal_backend', 'MEMBER')") != t ]]; then
+    say postgres "granting pg_signal_backend to $PG_USER (to drop databases autovacuum is working on)"
+    psql_admin "GRANT pg_signal_backend TO $PG_USER"
+  fi
 
   if [[ $(psql_admin "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'") == 1 ]]; then
     say postgres "database $PG_DATABASE exists"
@@ -106,6 +115,39 @@ postgres_up() {
   fi
   warn postgres "password login as $PG_USER on 127.0.0.1:$PG_PORT still fails"
   return 1
+}
+
+# Settings for a write-heavy event store (Debian's defaults are sized for a small shared box):
+# a bigger buffer cache, and checkpoints far enough apart that a burst of inserts does not write
+# every page twice (full-page images after each checkpoint); WAL images compressed with lz4.
+# Durability is untouched: synchronous_commit and fsync stay on.
+PG_SETTINGS=(
+  "shared_buffers=1GB"
+  "wal_buffers=64MB"
+  "max_wal_size=8GB"
+  "min_wal_size=1GB"
+  "checkpoint_timeout=15min"
+  "wal_compression=lz4"
+)
+
+# postgres_tune VERSION NAME — applies PG_SETTINGS with ALTER SYSTEM (only what differs) and
+# restarts the cluster when one of them needs it.
+postgres_tune() {
+  local kv key want changed=()
+  for kv in "${PG_SETTINGS[@]}"; do
+    key=${kv%%=*} want=${kv#*=}
+    if [[ $(psql_admin "SELECT current_setting('$key') = '$want' OR EXISTS (SELECT 1 FROM pg_file_settings WHERE name = '$key' AND setting = '$want' AND applied IS NOT NULL AND sourcefile LIKE '%postgresql.auto.conf')") != t ]]; then
+      psql_admin "ALTER SYSTEM SET $key = '$want'"
+      changed+=("$key=$want")
+    fi
+  done
+  ((${#changed[@]} == 0)) || say postgres "set ${changed[*]}"
+  psql_admin 'SELECT pg_reload_conf()' >/dev/null
+  if [[ $(psql_admin 'SELECT count(*) FROM pg_settings WHERE pending_restart') != 0 ]]; then
+    say postgres "restarting cluster $1/$2 to apply the new settings"
+    as_root pg_ctlcluster "$1" "$2" restart
+    wait_for 60 "" pg_ready || { warn postgres "not accepting connections after the restart"; return 1; }
+  fi
 }
 
 postgres_down() {
