@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Jaeger v2 (an OpenTelemetry Collector distribution) built from source with Go, run with its built-in
-# all-in-one configuration: in-memory storage, OTLP gRPC :4317, OTLP HTTP :4318, UI + query API :16686.
+# Jaeger v2 (an OpenTelemetry Collector distribution) built from source with Go, run with
+# infra/jaeger/config.yaml (its all-in-one configuration, trimmed): in-memory storage, OTLP gRPC
+# :4317, OTLP HTTP :4318, UI + query API :16686.
 
 JAEGER_MODULE=github.com/jaegertracing/jaeger
 JAEGER_MODULE_VERSION=v1.76.0   # the Go module tag; the same commit is Jaeger v2.13.0
@@ -83,14 +84,15 @@ jaeger_up() {
         return 1
       fi
     done
-    say jaeger "starting $bin (built-in all-in-one configuration, in-memory storage)"
-    # No --config: the binary then uses its embedded all-in-one configuration. JAEGER_LISTEN_HOST is read
-    # by that configuration for the receivers (OTLP 4317/4318, ...); the UI/query API binds :16686.
+    say jaeger "starting $bin (infra/jaeger/config.yaml: OTLP in, in-memory storage)"
+    # infra/jaeger/config.yaml is the embedded all-in-one configuration trimmed to OTLP in and the
+    # query API out. JAEGER_LISTEN_HOST is read by it for the receivers (OTLP 4317/4318); the
+    # UI/query API binds :16686.
     # GOGC/GOMEMLIMIT: the in-memory store is a large live heap, and Go's default GOGC=100 re-scanned
     # it so often that garbage collection took about a third of Jaeger's CPU while Pulse traced
     # every event; collect less often, but never let the heap grow past the limit.
     start_daemon jaeger "$JAEGER_LOG" env JAEGER_LISTEN_HOST=127.0.0.1 \
-      GOGC="${JAEGER_GOGC:-400}" GOMEMLIMIT="${JAEGER_GOMEMLIMIT:-2GiB}" "$bin"
+      GOGC="${JAEGER_GOGC:-400}" GOMEMLIMIT="${JAEGER_GOMEMLIMIT:-2GiB}" "$bin" --config "$REPO/infra/jaeger/config.yaml"
     pid=$(<"$(pidfile jaeger)")
   fi
   wait_for "$JAEGER_START_TIMEOUT" "$pid" jaeger_ready || rc=$?
