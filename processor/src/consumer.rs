@@ -172,18 +172,19 @@ enum Outcome {
     DeadLetter(Box<(DeadLetterRow, DlqRecord)>),
 }
 
-/// A batch whose write runs in the background while the next batch is read and validated.
+/// A batch being validated and written in the background while the next one is read.
 struct Writing {
     task: tokio::task::JoinHandle<bool>,
-    batch: Vec<OwnedMessage>,
+    /// The offset to store for each partition once the batch is durable.
+    offsets: Vec<(String, i32, i64)>,
 }
 
 impl Pipeline {
     /// Runs until `shutdown` is cancelled, then commits what is durable and leaves the group.
     ///
-    /// Batches overlap: up to `writers` batches are written to PostgreSQL (each in its own
-    /// transaction) while the next is read from Kafka and validated. Offsets are stored strictly
-    /// in batch order, each only after its batch and every batch before it are durable.
+    /// Batches overlap: up to `writers` batches are validated and written to PostgreSQL (each in
+    /// its own task and transaction) while the next is read from Kafka. Offsets are stored
+    /// strictly in batch order, each only after its batch and every batch before it are durable.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut carry: Vec<OwnedMessage> = Vec::new();
         let mut writing: VecDeque<Writing> = VecDeque::new();
@@ -199,9 +200,7 @@ impl Pipeline {
                 }
                 continue;
             }
-            let Some(handled) = self.prepare_until_ok(&batch, &mut carry, &shutdown).await else {
-                break;
-            };
+            self.metrics.consumed(batch.len() as u64);
             while writing.len() >= self.config.writers {
                 let Some(w) = writing.pop_front() else { break };
                 if !self.settle(w, &mut carry).await {
@@ -210,9 +209,15 @@ impl Pipeline {
             }
             let this = self.clone();
             let token = shutdown.clone();
+            let offsets = next_offsets(&batch);
             writing.push_back(Writing {
-                task: tokio::spawn(async move { this.write_until_durable(handled, &token).await }),
-                batch,
+                task: tokio::spawn(async move {
+                    match this.prepare_until_ok(&batch, &token).await {
+                        Some(handled) => this.write_until_durable(handled, &token).await,
+                        None => false,
+                    }
+                }),
+                offsets,
             });
         }
         // settle in order: offsets are stored only up to the first batch that did not finish
@@ -274,15 +279,13 @@ impl Pipeline {
         batch
     }
 
-    /// Decodes and validates `batch`, retrying while the schema store is unreachable. `None` if
-    /// shutdown came first.
+    /// Decodes and validates `batch`, retrying while the schema store is unreachable (with
+    /// consumption paused; the main loop keeps polling). `None` if shutdown came first.
     async fn prepare_until_ok(
         &self,
         batch: &[OwnedMessage],
-        carry: &mut Vec<OwnedMessage>,
         shutdown: &CancellationToken,
     ) -> Option<Vec<Handled>> {
-        self.metrics.consumed(batch.len() as u64);
         let mut attempt: u32 = 0;
         loop {
             match self.prepare(batch).await {
@@ -295,11 +298,15 @@ impl Pipeline {
                 Err(e) => {
                     self.metrics.retried(e.kind());
                     self.readiness.set_degraded();
+                    if attempt == 0 {
+                        self.set_paused(true);
+                    }
                     attempt += 1;
                     let delay = backoff(attempt, self.config.max_backoff);
                     tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "batch not validated, retrying");
-                    if !self.wait_polling(delay, carry, shutdown).await {
-                        return None;
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = shutdown.cancelled() => return None,
                     }
                 }
             }
@@ -309,7 +316,7 @@ impl Pipeline {
     /// Waits for a background write, still polling so the group membership stays alive (records
     /// that arrive wait in `carry`); then stores its offsets. False if it gave up (shutdown).
     async fn settle(&self, writing: Writing, carry: &mut Vec<OwnedMessage>) -> bool {
-        let Writing { mut task, batch } = writing;
+        let Writing { mut task, offsets } = writing;
         let mut paused_here = false;
         let durable = loop {
             tokio::select! {
@@ -329,7 +336,7 @@ impl Pipeline {
             self.set_paused(false);
         }
         if durable {
-            self.store_offsets(&batch);
+            self.store_offsets(&offsets);
         }
         durable
     }
@@ -380,31 +387,6 @@ impl Pipeline {
         }
     }
 
-    /// Sleeps `delay` while still polling, so the consumer keeps its group membership; records
-    /// that arrive anyway wait in `carry` for the next batch.
-    async fn wait_polling(
-        &self,
-        delay: Duration,
-        carry: &mut Vec<OwnedMessage>,
-        shutdown: &CancellationToken,
-    ) -> bool {
-        let sleep = tokio::time::sleep(delay);
-        tokio::pin!(sleep);
-        loop {
-            tokio::select! {
-                () = &mut sleep => return true,
-                () = shutdown.cancelled() => return false,
-                received = self.consumer.recv() => {
-                    if let Ok(m) = received {
-                        carry.push(m.detach());
-                        // newly assigned partitions are not paused yet
-                        self.set_paused(true);
-                    }
-                }
-            }
-        }
-    }
-
     fn set_paused(&self, paused: bool) {
         let Ok(assignment) = self.consumer.assignment() else {
             return;
@@ -419,16 +401,11 @@ impl Pipeline {
         }
     }
 
-    /// Stores `offset + 1` of each partition's last record, for the next (auto) commit.
-    fn store_offsets(&self, batch: &[OwnedMessage]) {
-        let mut last: HashMap<(&str, i32), i64> = HashMap::new();
-        for m in batch {
-            let e = last.entry((m.topic(), m.partition())).or_insert(m.offset());
-            *e = (*e).max(m.offset());
-        }
+    /// Stores the offsets of a durable batch, for the next (auto) commit.
+    fn store_offsets(&self, last: &[(String, i32, i64)]) {
         let mut tpl = TopicPartitionList::with_capacity(last.len());
-        for ((topic, partition), offset) in last {
-            if let Err(e) = tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1)) {
+        for (topic, partition, offset) in last {
+            if let Err(e) = tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset)) {
                 tracing::warn!(error = %e, "building offsets failed");
             }
         }
@@ -438,7 +415,6 @@ impl Pipeline {
         }
     }
 
-    /// Turns every record into a row or a dead letter.
     /// Turns every record into a row or a dead letter.
     async fn prepare(&self, batch: &[OwnedMessage]) -> Result<Vec<Handled>, InfraError> {
         let tracer = pulse_otel::tracer(service::PROCESSOR);
@@ -778,6 +754,18 @@ impl Pipeline {
         self.metrics.stored(result?.events_inserted);
         Ok(())
     }
+}
+
+/// `offset + 1` of each partition's last record in `batch`: where consumption resumes.
+fn next_offsets(batch: &[OwnedMessage]) -> Vec<(String, i32, i64)> {
+    let mut last: HashMap<(&str, i32), i64> = HashMap::new();
+    for m in batch {
+        let e = last.entry((m.topic(), m.partition())).or_insert(m.offset());
+        *e = (*e).max(m.offset());
+    }
+    last.into_iter()
+        .map(|((topic, partition), offset)| (topic.to_owned(), partition, offset + 1))
+        .collect()
 }
 
 /// The batch's dead-letter rows, borrowed.

@@ -48,8 +48,8 @@ pub struct Config {
     pub batch_size: usize,
     /// `PULSE_BATCH_WAIT_MS` (default 20): longest wait to fill a batch after its first record.
     pub batch_wait: Duration,
-    /// `PULSE_WRITERS` (default 2): batches written to PostgreSQL at the same time, each in its
-    /// own transaction, while the next batch is read and validated.
+    /// `PULSE_WRITERS` (default 3): batches validated and written to PostgreSQL at the same time,
+    /// each in its own task and transaction, while the next batch is read.
     pub writers: usize,
     /// `PULSE_DB_MAX_CONNECTIONS` (default 4).
     pub db_max_connections: u32,
@@ -72,7 +72,7 @@ impl Config {
             group: string("PULSE_CONSUMER_GROUP", CONSUMER_GROUP),
             batch_size: var("PULSE_BATCH_SIZE", 5000)?,
             batch_wait: ms("PULSE_BATCH_WAIT_MS", 20)?,
-            writers: var("PULSE_WRITERS", 2)?,
+            writers: var("PULSE_WRITERS", 3)?,
             db_max_connections: var("PULSE_DB_MAX_CONNECTIONS", 4)?,
             schema_cache_ttl: ms("PULSE_SCHEMA_CACHE_TTL_MS", 5_000)?,
             max_backoff: ms("PULSE_MAX_BACKOFF_MS", 5_000)?,
