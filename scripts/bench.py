@@ -575,8 +575,7 @@ the load generators.
 ## Where the CPU goes
 
 Microseconds of CPU (user + system, from `/proc`) each process spent per accepted event during
-the runs above (medians). `pulse` is the service under test; `postgres` includes the benchmark's
-own row-count polling. On 2 cores, 1 s of wall time is at most 2,000,000 µs of CPU, so
+the runs above (medians). `pulse` is the service under test. On 2 cores, 1 s of wall time is at most 2,000,000 µs of CPU, so
 events/s ≤ 2,000,000 ÷ total.
 
 {cpu_table}
@@ -598,8 +597,11 @@ make bench   # ~11 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS overri
 - **Generator**: `pulse-loadtest --rate 0 --users 64` (goose) against `pulse-bench bare`, rate read
   off the handler's own counter, against wrk on the same handler.
 - **Processor**: `pulse-bench fill` writes {DRAIN_EVENTS:,} envelopes to a fresh 6-partition topic;
-  a release processor (defaults: batch 5,000, 2 concurrent writers, 100 % tracing) drains it from a
-  new consumer group into `pulse_bench`; steady state is measured from the first row to the last.
+  a release processor (defaults: batch 5,000, 3 batches validated and written at once, 100 %
+  tracing) drains it from a new consumer group into `pulse_bench`; progress is read from the
+  processor's own stored/dead-lettered counters (a `count(*)` five times a second had cost
+  PostgreSQL a good part of a core), steady state from the first durable record to the last, and
+  the rows are counted once at the end.
   Then `pulse-bench copy` takes the same rows out with `COPY … TO STDOUT`, truncates, and times
   `COPY events FROM STDIN` into the same table with the same indexes. Each drain and each `COPY`
   starts once Jaeger, PostgreSQL and the services are idle; the same drain runs again with
@@ -644,7 +646,22 @@ make bench   # ~11 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS overri
 
 ## Changes measured in this round
 
-Development runs (one run each unless a range is given; ±10 % noise on this machine):
+Development runs with the drain and ingest parts of this script (one run each unless a range is
+given; ±10 % noise on this machine, more for single events):
+
+| change | before → after |
+|---|---|
+| processor: `COPY` each batch straight into `events` inside a savepoint; `INSERT … ON CONFLICT` only when a row is already stored | PostgreSQL 46 → 38 µs per event; traced drain 12.5k → 14.0k/s, untraced 15.6k → 17.4k/s |
+| this benchmark follows a drain through the processor's counters instead of `count(*)` every 200 ms | untraced 17.4k → 21.2k/s, traced 14.0k → 17.5k/s (the old figures were depressed by the measurement) |
+| `COPY` rows encoded without chrono's `strftime` and with chunked escaping | processor 21.2 → 19.4 µs per event untraced; traced 17.5k → 18.6k/s |
+| processor validates each batch in its own task (the main loop only reads and stores offsets), 3 batches at once | untraced 20k → 24k/s; traced 18.6k → 19k/s (CPU-bound) |
+| Jaeger with `infra/jaeger/config.yaml` (OTLP only, no batch processor, no self-telemetry) | Jaeger 25.5 → 22.6 µs per traced event |
+| PostgreSQL settings from `make up` (`shared_buffers` 1 GB, `max_wal_size` 8 GB, `checkpoint_timeout` 15 min, lz4 WAL compression) | `COPY` ceiling 23.5k → 28.7k rows/s; the processor's drain unchanged at that time (it was not I/O-bound) |
+| mimalloc also for librdkafka's C allocations (`override`), without transparent huge pages (`no_thp`) | ingest CPU in the batch run 24 → 21–22 µs per event; `override` alone raised peak RSS to 95–125 MiB, `no_thp` brought it to ~65 MiB |
+| an event's `partition_key` read once instead of re-parsing its JSON when publishing | one JSON scan fewer per event (not separately measurable) |
+| tried: 4 writers instead of 3 (traced) | 19.2k vs 18.9k/s, within noise; 3 kept |
+
+Earlier rounds:
 
 | change | before → after |
 |---|---|
