@@ -561,6 +561,15 @@ def write_markdown(r, n):
         cpu_row("processor drain", n["drain_runs"]),
         cpu_row("processor drain, tracing off", n["untraced_drain_runs"]),
     ])
+    def cpu_medians(runs):
+        per = [x.get("cpu_us_per_event", {}) for x in runs]
+        per = [p for p in per if p]
+        med = {c: median([p.get(c, 0.0) for p in per]) for c in [*COMPONENTS.values(), "wrk"]}
+        med["total"] = median([sum(p.values()) for p in per])
+        return med
+
+    c1, c2 = cpu_medians(n["single_runs"]), cpu_medians(n["batch_runs"])
+    c3, c4 = cpu_medians(n["drain_runs"]), cpu_medians(n["untraced_drain_runs"])
     runs = json.dumps(n, indent=1)
     text = f"""# Benchmarks
 
@@ -620,30 +629,34 @@ make bench   # ~11 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS overri
 
 ## What limits us
 
-- **The CPU budget.** The table above is the profile that matters on this machine: every figure is
-  bounded by 2,000,000 µs of CPU per second shared by all processes. A single-event request costs
-  about 350 µs of CPU in total, so no tuning of one process gets near 15,000/s: that needs under
-  133 µs per event *including* the broker's and Redis' share. Ingest's own ~180 µs is spread thin
-  (`perf`): HTTP over loopback TCP (the kernel's send path alone is ~20 %), the gate script and the
-  completion `SET` (two Redis round trips), the `acks=all` produce and its delivery callback, a
-  SERVER and a PRODUCER span, metrics. Kafka spends ~60 µs per event because at this rate a
-  produce request carries only a few records; Redis ~65 µs for the Lua script and the `SET`
-  (with AOF). More connections (256) or a longer linger (5–10 ms) did not raise throughput; they
-  only added latency.
-- **Batches** amortise the per-request part (~46 µs per event). Of that, Jaeger storing one trace
-  per event is ~13 µs and ingest's span building and export about as much: with tracing off the
-  same batch run reached ~85,000 events/s (a development run, not in the table). At ~43,000
-  events/s the co-located Jaeger cannot take every span: the exporter drops what does not fit its
-  8 Ki queue (about 12 % of the batch run's spans, counted in the table) rather than slow requests
-  or grow ingest's memory past 100 MiB. A larger `OTEL_BSP_MAX_QUEUE_SIZE` only moves the drop.
-- **Processor**: PostgreSQL spends ~45 µs per stored row, about what `COPY` itself needs (five
-  B-tree indexes and ~1 KB JSONB per row), the processor ~31 µs, and Jaeger ~28 µs to store the
-  two spans of each event (with a 64 Ki span queue the traced drain dropped almost none). That is
-  ~107 µs per event, at most ~19,000/s on 2 cores; the pipeline keeps the cores about two-thirds
-  busy, since offsets are stored in batch order after each commit. With tracing off the total
-  falls to ~63 µs and the drain to ~15,600/s (0.68 of `COPY`), where PostgreSQL is most of the
-  cost. 25,000/s would need PostgreSQL to insert at full `COPY` speed on one core while the
-  processor, Kafka and Jaeger share the other.
+Figures in this section come from the run above.
+
+- **The CPU budget.** Every figure is bounded by 2,000,000 µs of CPU per second shared by all
+  processes. A single-event request costs about {c1['total']:.0f} µs of CPU in total, so no tuning of
+  one process gets near 15,000/s: that needs under 133 µs per event *including* the broker's,
+  Redis' and the generator's share. Ingest's own ~{c1['pulse']:.0f} µs is spread thin (`perf`): HTTP over
+  loopback TCP (the kernel's send path alone is ~20 %), the gate script and the completion `SET`
+  (two Redis round trips), the `acks=all` produce and its delivery callback, a SERVER and a
+  PRODUCER span, metrics. Kafka spends ~{c1['kafka']:.0f} µs per event because at this rate a produce
+  request carries only a few records (a 5 ms linger fills them better than 2 ms did); Redis
+  ~{c1['redis']:.0f} µs, mostly the Lua gate script (`INFO commandstats`: ~25 µs per call even alone on
+  the machine, each `redis.call` inside it costs a few µs) and the completion `SET` (with AOF).
+- **Batches** amortise the per-request part (~{c2['total']:.0f} µs per event: ingest {c2['pulse']:.0f}, Jaeger
+  {c2['jaeger']:.0f}, Kafka {c2['kafka']:.0f}), which caps them near {2e6 / c2['total']:,.0f} events/s; 150,000/s would need
+  13 µs per event for everything. One trace per event is a large share: with tracing off a batch
+  run reached ~85,000 events/s (a development run, not in the table). The co-located Jaeger
+  cannot store every span at this rate: the exporter drops what does not fit its 8 Ki queue
+  (counted in the table) rather than slow requests or grow ingest's memory past 100 MiB. A larger
+  `OTEL_BSP_MAX_QUEUE_SIZE` only moves the drop.
+- **Processor**: PostgreSQL spends ~{c3['postgres']:.0f} µs per stored row, what `COPY` itself needs (one
+  backend doing {r['copy_rows_per_s']:,.0f} rows/s is ~{1e6 / r['copy_rows_per_s']:.0f} µs per row: five B-tree indexes and ~1 KB of
+  JSONB per row), the processor ~{c3['pulse']:.0f} µs and Jaeger ~{c3['jaeger']:.0f} µs for the two spans of each
+  event. That is ~{c3['total']:.0f} µs per event, at most ~{2e6 / c3['total']:,.0f}/s on 2 cores, and the traced
+  drain gets close to it. 25,000/s with every event traced would need under 80 µs per event, of
+  which PostgreSQL's share alone is half. With tracing off the total falls to ~{c4['total']:.0f} µs and the
+  drain is no longer CPU-bound ({r['processor_untraced_ratio_vs_copy']:.2f} of `COPY`): three batches write at once, each
+  `COPY` on one backend into the same right-most pages of the time-ordered indexes (not
+  verified further).
 - **End to end** latency is mostly the processor's batch window (20 ms) plus a batch's write and
   commit; the p99 comes from batches that wait behind a running write.
 
