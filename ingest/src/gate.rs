@@ -53,9 +53,9 @@ for i = 2, #KEYS do
   else
     local fp = ARGV[base + 2]
     local id = ARGV[base + 3]
-    local cur = redis.call('GET', KEYS[i])
+    -- reserve unless present, and read what was there: one call (SET … NX GET, Redis >= 7)
+    local cur = redis.call('SET', KEYS[i], 'p|' .. fp .. '|' .. id, 'NX', 'GET', 'PX', rttl)
     if not cur then
-      redis.call('SET', KEYS[i], 'p|' .. fp .. '|' .. id, 'PX', rttl)
       out[#out + 1] = 'new'; out[#out + 1] = id
     else
       local state, cfp, cid = string.match(cur, '^(%a)|([^|]*)|(.*)$')
