@@ -72,7 +72,7 @@ impl OtelConfig {
     /// Sets the span queue's size unless `OTEL_BSP_MAX_QUEUE_SIZE` did. A queued span takes a few
     /// KiB, so the queue bounds memory as much as it absorbs bursts: at 64 Ki ingest's RSS under
     /// batch load reached 174 MiB, at 8 Ki 86 MiB; the processor makes two spans for each of up to
-    /// 5,000 events of a batch at once and needs room for several batches.
+    /// 5,000 events of a batch at once and needs room for several batches (it asks for 128 Ki).
     pub fn with_default_span_queue(mut self, spans: usize) -> Self {
         self.span_queue.get_or_insert(spans);
         self

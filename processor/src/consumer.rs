@@ -245,7 +245,14 @@ impl Pipeline {
         shutdown: &CancellationToken,
         bounded_wait: bool,
     ) -> Vec<OwnedMessage> {
-        let mut batch = std::mem::take(carry);
+        // at most batch_size records per batch, also from what piled up while writes ran: batches
+        // in flight (and their spans waiting for export) stay bounded
+        let mut batch = if carry.len() > self.config.batch_size {
+            let rest = carry.split_off(self.config.batch_size);
+            std::mem::replace(carry, rest)
+        } else {
+            std::mem::take(carry)
+        };
         if batch.is_empty() {
             let first_wait = if bounded_wait {
                 self.config.batch_wait
