@@ -303,17 +303,11 @@ impl Pipeline {
                     return Some(handled);
                 }
                 Err(e) => {
-                    self.metrics.retried(e.kind());
-                    self.readiness.set_degraded();
-                    if attempt == 0 {
-                        self.set_paused(true);
-                    }
-                    attempt += 1;
-                    let delay = backoff(attempt, self.config.max_backoff);
-                    tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "batch not validated, retrying");
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        () = shutdown.cancelled() => return None,
+                    if !self
+                        .back_off(&e, &mut attempt, "batch not validated", shutdown)
+                        .await
+                    {
+                        return None;
                     }
                 }
             }
@@ -376,21 +370,38 @@ impl Pipeline {
                 Err(e) => {
                     self.metrics
                         .batch_done(started.elapsed().as_secs_f64(), Some(e.kind()));
-                    self.metrics.retried(e.kind());
-                    self.readiness.set_degraded();
-                    if attempt == 0 {
-                        // stop fetching while the dependency is down; the main loop keeps polling
-                        self.set_paused(true);
-                    }
-                    attempt += 1;
-                    let delay = backoff(attempt, self.config.max_backoff);
-                    tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "batch not durable, retrying");
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        () = shutdown.cancelled() => return false,
+                    if !self
+                        .back_off(&e, &mut attempt, "batch not durable", shutdown)
+                        .await
+                    {
+                        return false;
                     }
                 }
             }
+        }
+    }
+
+    /// After a failed attempt: counts it, reports degraded, pauses fetching on the first failure
+    /// (the main loop keeps polling, so the group membership stays), then sleeps a jittered,
+    /// growing delay. False if shutdown came first.
+    async fn back_off(
+        &self,
+        error: &InfraError,
+        attempt: &mut u32,
+        what: &'static str,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        self.metrics.retried(error.kind());
+        self.readiness.set_degraded();
+        if *attempt == 0 {
+            self.set_paused(true);
+        }
+        *attempt += 1;
+        let delay = backoff(*attempt, self.config.max_backoff);
+        tracing::warn!(error = %error, attempt = *attempt, delay_ms = delay.as_millis() as u64, "{what}, retrying");
+        tokio::select! {
+            () = tokio::time::sleep(delay) => true,
+            () = shutdown.cancelled() => false,
         }
     }
 
