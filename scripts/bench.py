@@ -333,13 +333,23 @@ def drain_once(topic, total, extra_env=None):
     }
 
 
+def pid_alive(pidfile):
+    """True when `pidfile` names a running process (a stale file after a reboot does not count,
+    or the benchmark would start services at the end that were not running before it)."""
+    try:
+        os.kill(int(pidfile.read_text().strip()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
 def main():
     for tool in ("wrk", "psql"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: run `make up` first")
     say("building release binaries")
     sh("cargo", "build", "--release", "--locked", "-p", "pulse", "-p", "pulse-loadtest", capture=False)
-    services_were_up = (ROOT / ".run" / "pids" / "ingest.pid").exists()
+    services_were_up = pid_alive(ROOT / ".run" / "pids" / "ingest.pid")
     if services_were_up:
         say("stopping the make-up services for the run")
         sh(str(ROOT / "scripts" / "services.sh"), "stop", capture=False)
