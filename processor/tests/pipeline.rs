@@ -448,3 +448,44 @@ async fn replay_with_a_corrected_body_keeps_the_event_id() {
     );
     p.stop().await;
 }
+
+#[tokio::test]
+async fn batches_never_exceed_the_batch_size() {
+    let h = Harness::new().await;
+    let tenant = h.tenant().await;
+    // a backlog, one writer: records pile up while each batch is written, and the next batch must
+    // still take at most batch_size of them
+    for i in 0..400 {
+        h.send(
+            tenant.id,
+            &json!({"event_type": "bulk", "payload": {"i": i}}).to_string(),
+        )
+        .await;
+    }
+    let mut config = h.config();
+    config.batch_size = 20;
+    config.writers = 1;
+    let p = h.start(config).await;
+    h.wait_for_count("events", 400, Duration::from_secs(60))
+        .await;
+    // each durable batch is one observation of the process duration (failed attempts carry
+    // error.type); batches of at most 20 make at least 20 of them
+    testkit::eventually(
+        "at least 20 batches for 400 records",
+        Duration::from_secs(10),
+        || async {
+            let metrics = testkit::get_text(&p.url("/metrics")).await;
+            let batches: f64 = metrics
+                .lines()
+                .filter(|l| {
+                    l.starts_with("messaging_process_duration_seconds_count")
+                        && !l.contains("error_type")
+                })
+                .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum();
+            (batches >= 20.0).then_some(())
+        },
+    )
+    .await;
+    p.stop().await;
+}
