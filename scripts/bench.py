@@ -691,6 +691,7 @@ given; ±10 % noise on this machine, more for single events):
 | an event's `partition_key` read once instead of re-parsing its JSON when publishing | one JSON scan fewer per event (not separately measurable) |
 | producer linger 2 → 5 ms (Kafka 4's default) and 128 instead of 64 wrk connections for single events | Kafka 69 → 38–48 µs per event; 5.0–5.4k → 5.7–5.9k events/s, p99 40–50 ms (at 64 connections the longer linger alone gained little: the cores sat partly idle while requests waited for acks) |
 | processor batches capped at `PULSE_BATCH_SIZE` also when records piled up during writes (they had grown to ~12k), span queue 64 Ki → 128 Ki | traced drain 18.6–19k → 20.7–21.8k/s; at 64 Ki the faster drain outran the co-located Jaeger and dropped 1–10 % of its spans, at 128 Ki none (processor peak RSS ~0.5 GB either way) |
+| tried: ingest on one tokio worker (`TOKIO_WORKER_THREADS=1`) | 151 vs 165 µs of ingest CPU per single event, but 5.5–5.8k vs 6.3–6.4k events/s (one thread saturates); not adopted |
 | tried: 4 writers instead of 3 (traced) | 19.2k vs 18.9k/s, within noise; 3 kept |
 
 Earlier rounds:
