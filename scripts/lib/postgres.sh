@@ -121,8 +121,18 @@ postgres_up() {
 # a bigger buffer cache, and checkpoints far enough apart that a burst of inserts does not write
 # every page twice (full-page images after each checkpoint); WAL images compressed with lz4.
 # Durability is untouched: synchronous_commit and fsync stay on.
+# shared_buffers is 1 GB, or an eighth of the memory on a machine with less than 8 GiB.
+pg_shared_buffers() {
+  local kib
+  kib=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo 2>/dev/null)
+  if [[ -z $kib ]] || ((kib >= 8 * 1024 * 1024)); then
+    echo 1GB
+  else
+    echo "$((kib / 8 / 1024 > 128 ? kib / 8 / 1024 : 128))MB"
+  fi
+}
 PG_SETTINGS=(
-  "shared_buffers=1GB"
+  "shared_buffers=$(pg_shared_buffers)"
   "wal_buffers=64MB"
   "max_wal_size=8GB"
   "min_wal_size=1GB"
@@ -137,8 +147,12 @@ postgres_tune() {
   for kv in "${PG_SETTINGS[@]}"; do
     key=${kv%%=*} want=${kv#*=}
     if [[ $(psql_admin "SELECT current_setting('$key') = '$want' OR EXISTS (SELECT 1 FROM pg_file_settings WHERE name = '$key' AND setting = '$want' AND applied IS NOT NULL AND sourcefile LIKE '%postgresql.auto.conf')") != t ]]; then
-      psql_admin "ALTER SYSTEM SET $key = '$want'"
-      changed+=("$key=$want")
+      # a setting this build does not support (say, lz4 without lz4) is skipped, not fatal
+      if psql_admin "ALTER SYSTEM SET $key = '$want'" 2>/dev/null; then
+        changed+=("$key=$want")
+      else
+        warn postgres "could not set $key=$want; keeping $(psql_admin "SHOW $key")"
+      fi
     fi
   done
   ((${#changed[@]} == 0)) || say postgres "set ${changed[*]}"
