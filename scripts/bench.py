@@ -315,6 +315,7 @@ def drain_once(topic, total, extra_env=None):
         time.sleep(0.2)
     end = time.time()
     cpu = cpu_per_event(before, cpu_seconds(), total)
+    peak_rss = p.peak_rss_mb()
     p.stop()
     stored = int(psql(BENCH_DB, "select count(*) from events"))
     dead = int(psql(BENCH_DB, "select count(*) from dead_letters"))
@@ -328,6 +329,7 @@ def drain_once(topic, total, extra_env=None):
         "copy_rows_per_s": copy["rows_per_second"],
         "cpu_us_per_event": cpu,
         "dropped_spans": p.dropped_spans,
+        "processor_peak_rss_mb": peak_rss,
         # process + INSERT per stored event; process + send + INSERT per dead letter
         "spans": 2 * stored + 3 * dead,
     }
@@ -545,6 +547,9 @@ def write_markdown(r, n):
          f"{fmt(r['processor_untraced_eps'])} · {fmt(r['processor_untraced_ratio_vs_copy'], 2)}", "—", ""),
         ("processor drain including start-up and group join, events/s",
          fmt(r["processor_eps_including_startup"]), "—", ""),
+        ("processor peak RSS (VmHWM) during a traced / untraced drain, MiB",
+         " / ".join(fmt(max(x.get("processor_peak_rss_mb", float("nan")) for x in n[k]))
+                    for k in ("drain_runs", "untraced_drain_runs")), "—", ""),
         ("COPY of the same rows into the same table, rows/s", fmt(r["copy_rows_per_s"]), "—", ""),
         ("processor ÷ COPY", fmt(r["processor_ratio_vs_copy"], 2), "≥ 0.5",
          target(r["processor_ratio_vs_copy"] >= 0.5)),
