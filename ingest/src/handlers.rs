@@ -384,11 +384,6 @@ async fn batch(
     ))
 }
 
-/// Publishes one event under its own PRODUCER span (a root span linked to the batch request for
-/// batch items, so every event has its own trace) and waits for the broker's acknowledgement.
-///
-/// The span is built with the OpenTelemetry SDK directly: the `tracing` layer's per-span
-/// bookkeeping was a large share of a batch's CPU time, and nothing logs inside this span.
 /// One event on its way to Kafka.
 struct Outgoing<'a> {
     event_id: Uuid,
@@ -398,6 +393,11 @@ struct Outgoing<'a> {
     partition_key: Option<&'a str>,
 }
 
+/// Publishes one event under its own PRODUCER span (a root span linked to the batch request for
+/// batch items, so every event has its own trace) and waits for the broker's acknowledgement.
+///
+/// The span is built with the OpenTelemetry SDK directly: the `tracing` layer's per-span
+/// bookkeeping was a large share of a batch's CPU time, and nothing logs inside this span.
 async fn publish_one(
     state: &AppState,
     tracer: &BoxedTracer,
