@@ -561,11 +561,17 @@ def write_markdown(r, n):
     ]
     table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
 
+    def cpu_medians(runs):
+        per = [x.get("cpu_us_per_event", {}) for x in runs]
+        per = [p for p in per if p]
+        med = {c: median([p.get(c, 0.0) for p in per]) for c in [*COMPONENTS.values(), "wrk"]}
+        med["total"] = median([sum(p.values()) for p in per])
+        return med
+
     def cpu_row(label, runs):
-        per = [r.get("cpu_us_per_event", {}) for r in runs]
-        cells = [fmt(median([p[c] for p in per if c in p]), 1) for c in [*COMPONENTS.values(), "wrk"]]
-        total = fmt(median([sum(p.values()) for p in per if p]), 1)
-        return f"| {label} | " + " | ".join(cells) + f" | {total} |"
+        med = cpu_medians(runs)
+        cells = [fmt(med[c], 1) for c in [*COMPONENTS.values(), "wrk"]]
+        return f"| {label} | " + " | ".join(cells) + f" | {fmt(med['total'], 1)} |"
 
     columns = [*COMPONENTS.values(), "wrk"]
     cpu_table = "\n".join([
@@ -576,13 +582,6 @@ def write_markdown(r, n):
         cpu_row("processor drain", n["drain_runs"]),
         cpu_row("processor drain, tracing off", n["untraced_drain_runs"]),
     ])
-    def cpu_medians(runs):
-        per = [x.get("cpu_us_per_event", {}) for x in runs]
-        per = [p for p in per if p]
-        med = {c: median([p.get(c, 0.0) for p in per]) for c in [*COMPONENTS.values(), "wrk"]}
-        med["total"] = median([sum(p.values()) for p in per])
-        return med
-
     c1, c2 = cpu_medians(n["single_runs"]), cpu_medians(n["batch_runs"])
     c3, c4 = cpu_medians(n["drain_runs"]), cpu_medians(n["untraced_drain_runs"])
     drain_drop_pct = 100 * sum(x["dropped_spans"] for x in n["drain_runs"]) / max(
