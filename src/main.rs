@@ -176,7 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // three batches of up to 5,000 events in flight, two spans or more per event, ending
             // in bursts at each commit; while a drain outpaces a co-located Jaeger the queue
             // absorbs the difference (64 Ki dropped up to 10 % of a 500k drain's spans, 128 Ki
-            // none, with the processor's peak RSS unchanged at ~0.5 GB)
+            // mostly none, with the processor's peak RSS unchanged at ~0.5 GB; BENCHMARKS.md)
             let otel_config = OtelConfig::from_env().with_default_span_queue(131_072);
             let _otel = pulse_otel::init(service::PROCESSOR, &otel_config)?;
             let config = pulse_processor::Config::from_env()?;
