@@ -161,14 +161,15 @@ impl InfraError {
 }
 
 /// One record's fate, with the context of the CONSUMER span that follows it.
-struct Handled {
+struct Handled<'m> {
     cx: Context,
     partition: i32,
-    outcome: Outcome,
+    outcome: Outcome<'m>,
 }
 
-enum Outcome {
-    Store(EventRow),
+/// A stored event borrows its payload from the Kafka record it came from.
+enum Outcome<'m> {
+    Store(EventRow<'m>),
     DeadLetter(Box<(DeadLetterRow, DlqRecord)>),
 }
 
@@ -288,11 +289,11 @@ impl Pipeline {
 
     /// Decodes and validates `batch`, retrying while the schema store is unreachable (with
     /// consumption paused; the main loop keeps polling). `None` if shutdown came first.
-    async fn prepare_until_ok(
+    async fn prepare_until_ok<'m>(
         &self,
-        batch: &[OwnedMessage],
+        batch: &'m [OwnedMessage],
         shutdown: &CancellationToken,
-    ) -> Option<Vec<Handled>> {
+    ) -> Option<Vec<Handled<'m>>> {
         let mut attempt: u32 = 0;
         loop {
             match self.prepare(batch).await {
@@ -346,7 +347,7 @@ impl Pipeline {
     /// retries (nothing was committed; the records will be redelivered).
     async fn write_until_durable(
         &self,
-        mut handled: Vec<Handled>,
+        mut handled: Vec<Handled<'_>>,
         shutdown: &CancellationToken,
     ) -> bool {
         let mut attempt: u32 = 0;
@@ -434,7 +435,7 @@ impl Pipeline {
     }
 
     /// Turns every record into a row or a dead letter.
-    async fn prepare(&self, batch: &[OwnedMessage]) -> Result<Vec<Handled>, InfraError> {
+    async fn prepare<'m>(&self, batch: &'m [OwnedMessage]) -> Result<Vec<Handled<'m>>, InfraError> {
         let tracer = pulse_otel::tracer(service::PROCESSOR);
         let mut handled = Vec::with_capacity(batch.len());
         for m in batch {
@@ -444,7 +445,7 @@ impl Pipeline {
     }
 
     /// Metrics, lag and span outcomes of a durable batch; ends the CONSUMER spans.
-    fn account(&self, handled: &[Handled]) {
+    fn account(&self, handled: &[Handled<'_>]) {
         let now = Utc::now();
         for h in handled {
             let span = h.cx.span();
@@ -474,7 +475,11 @@ impl Pipeline {
     /// The per-event spans are built with the OpenTelemetry SDK directly rather than through
     /// `tracing`: at tens of thousands of events a second the `tracing` layer's bookkeeping per
     /// span (registry slot, field visitors, extensions) was a large share of the processor's CPU.
-    async fn handle(&self, tracer: &BoxedTracer, m: &OwnedMessage) -> Result<Handled, InfraError> {
+    async fn handle<'m>(
+        &self,
+        tracer: &BoxedTracer,
+        m: &'m OwnedMessage,
+    ) -> Result<Handled<'m>, InfraError> {
         let parent = propagation::extract(m.headers());
         let span = tracer
             .span_builder(self.span_names.process.clone())
@@ -501,12 +506,7 @@ impl Pipeline {
         let cx = parent.with_span(span);
         let sc = cx.span().span_context().clone();
         let trace_id = sc.is_valid().then(|| sc.trace_id().to_string());
-        let source = SourcePosition {
-            topic: m.topic().to_owned(),
-            partition: m.partition(),
-            offset: m.offset(),
-        };
-        let outcome = self.judge(&cx, m, &source, trace_id).await?;
+        let outcome = self.judge(&cx, m, trace_id).await?;
         Ok(Handled {
             cx,
             partition: m.partition(),
@@ -514,13 +514,12 @@ impl Pipeline {
         })
     }
 
-    async fn judge(
+    async fn judge<'m>(
         &self,
         cx: &Context,
-        m: &OwnedMessage,
-        source: &SourcePosition,
+        m: &'m OwnedMessage,
         trace_id: Option<String>,
-    ) -> Result<Outcome, InfraError> {
+    ) -> Result<Outcome<'m>, InfraError> {
         let span = cx.span();
         let bytes = m.payload().unwrap_or_default();
         let Ok(envelope) = serde_json::from_slice::<EventEnvelope<&RawValue>>(bytes) else {
@@ -530,7 +529,7 @@ impl Pipeline {
                 .unwrap_or(Uuid::nil());
             let event_id = propagation::header_str(headers, HEADER_EVENT_ID)
                 .and_then(|s| Uuid::parse_str(s).ok())
-                .unwrap_or_else(|| position_id(source));
+                .unwrap_or_else(|| position_id(&position(m)));
             let invalid = Invalid::single(
                 DlqReason::MalformedEnvelope,
                 "",
@@ -538,11 +537,23 @@ impl Pipeline {
             );
             let body = validate::body_for_dlq(bytes);
             return Ok(self.dead_letter(
-                cx, tenant_id, event_id, None, None, body, &invalid, source, trace_id,
+                cx,
+                tenant_id,
+                event_id,
+                None,
+                None,
+                body,
+                &invalid,
+                position(m),
+                trace_id,
             ));
         };
         if span.is_recording() {
-            let event_id = envelope.event_id.to_string();
+            // one allocation shared by both attributes that carry the event id
+            let mut text = Uuid::encode_buffer();
+            let event_id = StringValue::from(Arc::<str>::from(
+                envelope.event_id.as_hyphenated().encode_lower(&mut text) as &str,
+            ));
             span.set_attributes([
                 KeyValue::new(attr::PULSE_TENANT_ID, envelope.tenant_id.to_string()),
                 KeyValue::new(attr::PULSE_EVENT_ID, event_id.clone()),
@@ -573,10 +584,10 @@ impl Pipeline {
                 received_at: envelope.received_at,
                 source: valid.source,
                 idempotency_key: envelope.idempotency_key,
-                payload: valid.payload.get().to_owned(),
+                payload: valid.payload.get(),
                 trace_id,
-                partition: source.partition,
-                offset: source.offset,
+                partition: m.partition(),
+                offset: m.offset(),
             })),
             Err(invalid) => {
                 let body = validate::raw_body_for_dlq(envelope.body);
@@ -588,7 +599,7 @@ impl Pipeline {
                     envelope.idempotency_key,
                     body,
                     &invalid,
-                    source,
+                    position(m),
                     trace_id,
                 ))
             }
@@ -620,9 +631,9 @@ impl Pipeline {
         idempotency_key: Option<String>,
         body: serde_json::Value,
         invalid: &Invalid,
-        source: &SourcePosition,
+        source: SourcePosition,
         trace_id: Option<String>,
-    ) -> Outcome {
+    ) -> Outcome<'static> {
         let reason = invalid.reason();
         cx.span()
             .set_attribute(KeyValue::new(attr::PULSE_DLQ_REASON, reason.as_str()));
@@ -650,7 +661,7 @@ impl Pipeline {
             reason,
             errors,
             body,
-            source: source.clone(),
+            source,
             attempts: 1,
             trace_id,
         };
@@ -659,7 +670,7 @@ impl Pipeline {
 
     /// Publishes the dead letters (waiting for acks), then writes rows and dead letters in one
     /// transaction.
-    async fn make_durable(&self, handled: &mut [Handled]) -> Result<(), InfraError> {
+    async fn make_durable(&self, handled: &mut [Handled<'_>]) -> Result<(), InfraError> {
         let tracer = pulse_otel::tracer(service::PROCESSOR);
         // the rows are borrowed, not copied: a retried batch writes the same ones again
         let mut tx = store::begin(&self.pool).await?;
@@ -749,7 +760,7 @@ impl Pipeline {
                     .start_with_context(&tracer, &h.cx)
             })
             .collect();
-        let event_rows: Vec<&EventRow> = handled
+        let event_rows: Vec<&EventRow<'_>> = handled
             .iter()
             .filter_map(|h| match &h.outcome {
                 Outcome::Store(r) => Some(r),
@@ -787,7 +798,7 @@ fn next_offsets(batch: &[OwnedMessage]) -> Vec<(String, i32, i64)> {
 }
 
 /// The batch's dead-letter rows, borrowed.
-fn dead_rows(handled: &[Handled]) -> Vec<&DeadLetterRow> {
+fn dead_rows<'a>(handled: &'a [Handled<'_>]) -> Vec<&'a DeadLetterRow> {
     handled
         .iter()
         .filter_map(|h| match &h.outcome {
@@ -798,6 +809,15 @@ fn dead_rows(handled: &[Handled]) -> Vec<&DeadLetterRow> {
 }
 
 /// A stable id for a record that carries none, so its redelivery maps to the same dead letter.
+/// Where `m` was read from (dead letters record it).
+fn position(m: &OwnedMessage) -> SourcePosition {
+    SourcePosition {
+        topic: m.topic().to_owned(),
+        partition: m.partition(),
+        offset: m.offset(),
+    }
+}
+
 fn position_id(source: &SourcePosition) -> Uuid {
     Uuid::new_v5(
         &Uuid::NAMESPACE_OID,

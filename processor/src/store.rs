@@ -21,9 +21,10 @@ use pulse_core::envelope::DlqReason;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-/// One valid event, ready to insert.
+/// One valid event, ready to insert. The payload is borrowed from the Kafka record rather than
+/// copied (a full batch of 1 KB events is 5 MB).
 #[derive(Debug, Clone)]
-pub struct EventRow {
+pub struct EventRow<'a> {
     pub tenant_id: Uuid,
     pub event_id: Uuid,
     pub event_type: String,
@@ -32,7 +33,7 @@ pub struct EventRow {
     pub source: Option<String>,
     pub idempotency_key: Option<String>,
     /// The payload object as JSON text, exactly as the client sent it.
-    pub payload: String,
+    pub payload: &'a str,
     pub trace_id: Option<String>,
     pub partition: i32,
     pub offset: i64,
@@ -118,7 +119,7 @@ pub async fn next_attempts(
 /// Writes the batch's rows inside `tx` (the caller commits).
 pub async fn write(
     tx: &mut Transaction<'static, Postgres>,
-    events: &[&EventRow],
+    events: &[&EventRow<'_>],
     dead: &[&DeadLetterRow],
 ) -> Result<Written, sqlx::Error> {
     let mut written = Written::default();
@@ -133,7 +134,7 @@ pub async fn write(
 
 async fn insert_events(
     tx: &mut Transaction<'static, Postgres>,
-    rows: &[&EventRow],
+    rows: &[&EventRow<'_>],
 ) -> Result<u64, sqlx::Error> {
     // Redeliveries are rare (a crash or a rebalance before offsets were stored), so the batch is
     // first copied straight into `events`; only when a row is already there does the batch go
@@ -161,27 +162,37 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 /// is already stored.
 async fn copy_events(
     tx: &mut Transaction<'static, Postgres>,
-    rows: &[&EventRow],
+    rows: &[&EventRow<'_>],
 ) -> Result<u64, sqlx::Error> {
     let mut processed_at = Vec::with_capacity(32);
     push_timestamp(&mut processed_at, Utc::now());
-    let size: usize = rows.iter().map(|r| r.payload.len() + 256).sum();
-    let mut buf = Vec::with_capacity(size);
-    for r in rows {
-        encode_event(&mut buf, r, &processed_at);
-    }
     let mut copy = tx
         .copy_in_raw(
             "copy events (tenant_id, event_id, event_type, occurred_at, received_at, processed_at, \
                source, idempotency_key, payload, trace_id, kafka_partition, kafka_offset) from stdin",
         )
         .await?;
-    copy.send(buf).await?;
+    // sent in chunks as they fill: PostgreSQL parses the first rows while the next are encoded,
+    // and one small buffer is reused instead of a batch-sized one
+    let mut buf = Vec::with_capacity(COPY_CHUNK + 4 * 1024);
+    for r in rows {
+        encode_event(&mut buf, r, &processed_at);
+        if buf.len() >= COPY_CHUNK {
+            copy.send(buf.as_slice()).await?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.as_slice()).await?;
+    }
     copy.finish().await
 }
 
+/// `COPY` data is sent to PostgreSQL whenever this much is encoded.
+const COPY_CHUNK: usize = 128 * 1024;
+
 /// One line of `COPY` text format: tab-separated, `\N` for NULL, backslash escapes.
-fn encode_event(buf: &mut Vec<u8>, r: &EventRow, processed_at: &[u8]) {
+fn encode_event(buf: &mut Vec<u8>, r: &EventRow<'_>, processed_at: &[u8]) {
     // uuids, timestamps and integers never need escaping
     let mut uuid = Uuid::encode_buffer();
     buf.extend_from_slice(
@@ -210,7 +221,7 @@ fn encode_event(buf: &mut Vec<u8>, r: &EventRow, processed_at: &[u8]) {
         escape_opt_into(buf, text);
     }
     buf.push(b'\t');
-    escape_into(buf, &r.payload);
+    escape_into(buf, r.payload);
     buf.push(b'\t');
     escape_opt_into(buf, r.trace_id.as_deref());
     buf.push(b'\t');
@@ -287,7 +298,7 @@ fn escape_into(buf: &mut Vec<u8>, text: &str) {
 
 async fn insert_events_on_conflict(
     tx: &mut Transaction<'static, Postgres>,
-    rows: &[&EventRow],
+    rows: &[&EventRow<'_>],
 ) -> Result<u64, sqlx::Error> {
     let n = rows.len();
     let mut tenant = Vec::with_capacity(n);
@@ -309,7 +320,7 @@ async fn insert_events_on_conflict(
         received.push(r.received_at);
         source.push(r.source.as_deref());
         idem.push(r.idempotency_key.as_deref());
-        payload.push(r.payload.as_str());
+        payload.push(r.payload);
         trace.push(r.trace_id.as_deref());
         partition.push(r.partition);
         offset.push(r.offset);

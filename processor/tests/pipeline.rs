@@ -489,3 +489,36 @@ async fn batches_never_exceed_the_batch_size() {
     .await;
     p.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_larger_than_a_copy_chunk_arrives_whole() {
+    let h = Harness::new().await;
+    let tenant = h.tenant().await;
+    // 400 events of ~1.2 KB, each with text COPY must escape: the batch is sent to PostgreSQL
+    // in several pieces, and rows near each piece's end must neither be lost nor repeated
+    let text = |i: usize| format!("{i}\t\\ \n{}", "é.".repeat(400));
+    for i in 0..400 {
+        h.send(
+            tenant.id,
+            &json!({"event_type": "bulk", "payload": {"i": i, "text": text(i)}}).to_string(),
+        )
+        .await;
+    }
+    let mut config = h.config();
+    config.writers = 1;
+    // the backlog is already there: one batch takes all of it
+    config.batch_wait = Duration::from_secs(2);
+    let p = h.start(config).await;
+    h.wait_for_count("events", 400, Duration::from_secs(60))
+        .await;
+    p.stop().await;
+    let payloads: Vec<Value> =
+        sqlx::query_scalar("select payload from events order by (payload->>'i')::int")
+            .fetch_all(&h.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(payloads.len(), 400);
+    for (i, payload) in payloads.iter().enumerate() {
+        assert_eq!(payload, &json!({"i": i, "text": text(i)}));
+    }
+}
