@@ -203,6 +203,8 @@ async fn every_event_is_one_connected_trace_without_payload() {
     assert_eq!(process.parent(), Some(send.id()));
     assert_eq!(insert.parent(), Some(process.id()));
     assert_eq!(server.tag("http.route").as_deref(), Some("/events"));
+    assert_eq!(server.tag("http.request.method").as_deref(), Some("POST"));
+    assert_eq!(server.tag("pulse.tenant.id"), Some(tenant.id.to_string()));
     assert_eq!(
         server.tag("http.response.status_code").as_deref(),
         Some("202")

@@ -11,11 +11,14 @@ use axum::{
     response::Response,
 };
 use opentelemetry::{
-    KeyValue, global, metrics::Histogram, propagation::Extractor, trace::TraceContextExt,
+    Context, KeyValue,
+    context::FutureExt as _,
+    global,
+    metrics::Histogram,
+    propagation::Extractor,
+    trace::{SpanKind, Status, TraceContextExt, Tracer},
 };
 use pulse_otel::names::{attr, metric};
-use tracing::{Instrument, field::Empty};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
@@ -45,40 +48,46 @@ fn duration_histogram() -> &'static Histogram<f64> {
 }
 
 /// Axum middleware (`axum::middleware::from_fn(track)`), applied with `Router::layer`.
+///
+/// The SERVER span is built with the OpenTelemetry SDK and made the current OpenTelemetry context
+/// while the request runs (handlers add to it with `Context::current()`), not through a `tracing`
+/// span: the `tracing` layer's bookkeeping (registry slot, field visitors, an enter and exit on
+/// every poll) was about 6 % of ingest's CPU per single event.
 pub async fn track(request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_owned();
-    let method = request.method().as_str().to_owned();
-    let span = tracing::info_span!(
-        "http request",
-        otel.name = format!("{method} {route}"),
-        otel.kind = "server",
-        otel.status_code = Empty,
-        http.request.method = %method,
-        http.route = %route,
-        http.response.status_code = Empty,
-        error.type = Empty,
-        pulse.tenant.id = Empty,
-    );
-    let parent =
-        global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
-    if parent.span().span_context().is_valid() {
-        let _ = span.set_parent(parent);
-    }
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("unmatched", |m| m.as_str());
+    let method = request.method().clone();
+    let cx = match pulse_otel::service_tracer() {
+        Some(tracer) => {
+            let parent =
+                global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+            let span = tracer
+                .span_builder(format!("{method} {route}"))
+                .with_kind(SpanKind::Server)
+                .with_attributes([
+                    KeyValue::new(attr::HTTP_REQUEST_METHOD, method.as_str().to_owned()),
+                    KeyValue::new(attr::HTTP_ROUTE, route.to_owned()),
+                ])
+                .start_with_context(tracer, &parent);
+            parent.with_span(span)
+        }
+        None => Context::new(),
+    };
 
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = next.run(request).with_context(cx.clone()).await;
 
     let status = response.status().as_u16();
-    span.record(attr::HTTP_RESPONSE_STATUS_CODE, status);
+    let span = cx.span();
+    span.set_attribute(KeyValue::new(
+        attr::HTTP_RESPONSE_STATUS_CODE,
+        i64::from(status),
+    ));
     if status >= 500 {
-        span.record("otel.status_code", "error");
-        span.record(attr::ERROR_TYPE, status.to_string());
+        span.set_status(Status::error(""));
+        span.set_attribute(KeyValue::new(attr::ERROR_TYPE, status.to_string()));
     }
-    let sc = span.context().span().span_context().clone();
+    let sc = span.span_context();
     if sc.is_valid() {
         let flags = if sc.is_sampled() { "01" } else { "00" };
         let value = format!("00-{}-{}-{flags}", sc.trace_id(), sc.span_id());
@@ -86,11 +95,12 @@ pub async fn track(request: Request, next: Next) -> Response {
             response.headers_mut().insert("traceparent", v);
         }
     }
+    span.end();
     duration_histogram().record(
         start.elapsed().as_secs_f64(),
         &[
-            KeyValue::new(attr::HTTP_REQUEST_METHOD, method),
-            KeyValue::new(attr::HTTP_ROUTE, route),
+            KeyValue::new(attr::HTTP_REQUEST_METHOD, method.as_str().to_owned()),
+            KeyValue::new(attr::HTTP_ROUTE, route.to_owned()),
             KeyValue::new(attr::HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
         ],
     );

@@ -7,6 +7,7 @@ use std::{sync::Arc, time::Duration};
 
 use axum::{extract::FromRequestParts, http::request::Parts};
 use moka::{Expiry, future::Cache};
+use opentelemetry::trace::TraceContextExt as _;
 use pulse_core::{Tenant, TenantStore, tenant::hash_api_key};
 
 use crate::{AppState, error::IngestError};
@@ -89,10 +90,12 @@ impl FromRequestParts<AppState> for AuthedTenant {
             .filter(|v| !v.is_empty())
             .ok_or(IngestError::MissingApiKey)?;
         let tenant = state.auth.authenticate(key).await?;
-        tracing::Span::current().record(
-            pulse_otel::names::attr::PULSE_TENANT_ID,
-            tracing::field::display(tenant.id),
-        );
+        opentelemetry::Context::current()
+            .span()
+            .set_attribute(opentelemetry::KeyValue::new(
+                pulse_otel::names::attr::PULSE_TENANT_ID,
+                tenant.id.to_string(),
+            ));
         Ok(Self(tenant))
     }
 }

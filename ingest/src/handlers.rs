@@ -27,7 +27,6 @@ use pulse_core::{
 use pulse_otel::names::{attr, service};
 use serde::Deserialize;
 use serde_json::{json, value::RawValue};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 use crate::{
@@ -300,11 +299,7 @@ async fn batch(
     }
 
     // publish every item still pending, concurrently, then wait for all acknowledgements
-    let batch_span = tracing::Span::current()
-        .context()
-        .span()
-        .span_context()
-        .clone();
+    let batch_span = Context::current().span().span_context().clone();
     let tracer = pulse_otel::tracer(service::INGEST);
     let publishes = items
         .iter()
@@ -433,7 +428,7 @@ async fn publish_one(
             builder = builder.with_links(vec![Link::with_context(link.clone())]);
             Context::new()
         }
-        None => tracing::Span::current().context(),
+        None => Context::current(),
     };
     let cx = parent.with_span(builder.start_with_context(tracer, &parent));
 

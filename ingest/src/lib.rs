@@ -99,9 +99,28 @@ impl Config {
     }
 }
 
-/// Cheap handles shared by every request.
+/// What every request shares; cloned per request (axum's `State`), so it is one `Arc`: cloning
+/// and dropping the services' own handles field by field (connection manager, caches, counters)
+/// was about 1 % of ingest's CPU per single event.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services behind [`AppState`].
+pub struct Services {
     pub auth: Authenticator,
     pub gate: Gate,
     pub publisher: Publisher,
@@ -160,7 +179,7 @@ pub async fn serve(
     })
     .context("creating the Kafka producer")?;
 
-    let state = AppState {
+    let state = AppState::new(Services {
         auth: Authenticator::new(
             TenantStore::new(pool),
             config.auth_cache_ttl,
@@ -179,7 +198,7 @@ pub async fn serve(
             max_batch_bytes: config.max_batch_bytes,
             max_batch_events: config.max_batch_events,
         }),
-    };
+    });
     let readiness = Readiness::new();
     let app = router(state, readiness.clone(), config.request_timeout);
     tracing::info!(addr = %listener.local_addr()?, topic = %config.raw_topic, "ingest listening");

@@ -201,6 +201,7 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
 
     global::set_text_map_propagator(TraceContextPropagator::new());
     global::set_tracer_provider(tracer_provider.clone());
+    let _ = SERVICE_TRACER.set(global::tracer(service_name));
     global::set_meter_provider(meter_provider.clone());
 
     Ok(OtelGuard {
@@ -229,6 +230,14 @@ fn batch_config(span_queue: Option<usize>) -> BatchConfig {
 /// the `tracing` layer's bookkeeping costs too much); a no-op until [`init`] ran.
 pub fn tracer(service_name: &'static str) -> global::BoxedTracer {
     global::tracer(service_name)
+}
+
+static SERVICE_TRACER: OnceLock<global::BoxedTracer> = OnceLock::new();
+
+/// The tracer named after this process's service, once [`init`] ran (per-request spans use it
+/// without looking it up each time); `None` before, when nothing would be recorded anyway.
+pub fn service_tracer() -> Option<&'static global::BoxedTracer> {
+    SERVICE_TRACER.get()
 }
 
 /// The meter every Pulse instrument is created from.

@@ -15,15 +15,19 @@ use tracing::{
     Event, Subscriber,
     field::{Field, Visit},
 };
-use tracing_subscriber::{Layer, layer::Context, registry::LookupSpan};
+use tracing_subscriber::{Layer, fmt::MakeWriter, layer::Context, registry::LookupSpan};
 
 /// The logging layer for [`crate::init`]: writes each event as one line to standard error.
-pub fn layer(json: bool) -> LogLayer {
-    LogLayer { json }
+pub fn layer(json: bool) -> LogLayer<fn() -> std::io::Stderr> {
+    LogLayer {
+        json,
+        writer: std::io::stderr,
+    }
 }
 
-pub struct LogLayer {
+pub struct LogLayer<W> {
     json: bool,
+    writer: W,
 }
 
 /// Collects an event's fields: `message` apart, the rest as `key=value` or JSON members.
@@ -63,23 +67,32 @@ impl Visit for Fields {
     }
 }
 
-impl<S> Layer<S> for LogLayer
+impl<S, W> Layer<S> for LogLayer<W>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + 'static,
 {
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let meta = event.metadata();
         let mut fields = Fields::default();
         event.record(&mut fields);
         let span = ctx.event_span(event);
-        let ids = span.as_ref().and_then(|s| {
-            let cx = tracing::dispatcher::get_default(|d| {
-                tracing_opentelemetry::get_otel_context(&s.id(), d)
-            })?;
+        let ids_of = |cx: &opentelemetry::Context| {
             let sc = cx.span().span_context().clone();
             sc.is_valid()
                 .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
-        });
+        };
+        // the current `tracing` span's, else the current OpenTelemetry context's (an HTTP
+        // request's SERVER span is one of those, not a `tracing` span)
+        let ids = span
+            .as_ref()
+            .and_then(|s| {
+                tracing::dispatcher::get_default(|d| {
+                    tracing_opentelemetry::get_otel_context(&s.id(), d)
+                })
+            })
+            .and_then(|cx| ids_of(&cx))
+            .or_else(|| ids_of(&opentelemetry::Context::current()));
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let line = if self.json {
             let mut obj = serde_json::Map::with_capacity(fields.rest.len() + 7);
@@ -121,6 +134,87 @@ where
             line
         };
         // one write per line, so lines from several threads do not interleave
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        let _ = self.writer.make_writer().write_all(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::{
+        Context as OtelContext,
+        trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState},
+    };
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'w> MakeWriter<'w> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'w self) -> Captured {
+            self.clone()
+        }
+    }
+
+    fn log_once(json: bool, context: Option<OtelContext>) -> String {
+        let captured = Captured::default();
+        let layer = LogLayer {
+            json,
+            writer: captured.clone(),
+        };
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let _attached = context.map(|cx| cx.attach());
+            tracing::warn!(keys = 3, "something failed");
+        });
+        String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_line_written_under_an_opentelemetry_context_names_its_trace() {
+        // an HTTP request's SERVER span is the current OpenTelemetry context, not a tracing span
+        let line = log_once(false, Some(traced()));
+        assert!(
+            line.contains(
+                " trace_id=0af7651916cd43dd8448eb211c80319c span_id=b7ad6b7169203331: something failed keys=3"
+            ),
+            "{line}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&log_once(true, Some(traced()))).unwrap();
+        assert_eq!(json["trace_id"], "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(json["message"], "something failed");
+        assert_eq!(json["keys"], 3);
+    }
+
+    fn traced() -> OtelContext {
+        OtelContext::new().with_remote_span_context(SpanContext::new(
+            TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+            SpanId::from_hex("b7ad6b7169203331").unwrap(),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ))
+    }
+
+    #[test]
+    fn a_line_outside_any_trace_has_no_ids() {
+        let line = log_once(false, None);
+        assert!(line.contains("WARN"), "{line}");
+        assert!(!line.contains("trace_id"), "{line}");
     }
 }
