@@ -5,7 +5,11 @@
 //! acknowledgement, then complete (or release) the idempotency keys and answer. A batch answers
 //! per item, in order, with the same codes a single request would get.
 
-use std::{borrow::Cow, time::Duration};
+use std::{
+    borrow::Cow,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use axum::{
     Json,
@@ -16,7 +20,7 @@ use axum::{
 };
 use chrono::Utc;
 use opentelemetry::{
-    Context, KeyValue,
+    Context, KeyValue, StringValue,
     global::BoxedTracer,
     trace::{Link, SpanContext, SpanKind, Status, TraceContextExt, Tracer as _},
 };
@@ -25,7 +29,7 @@ use pulse_core::{
     envelope::{EventEnvelope, record_headers},
 };
 use pulse_otel::names::{attr, service};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, value::RawValue};
 use uuid::Uuid;
 
@@ -115,7 +119,10 @@ async fn admitted(
             state.metrics.deduplicated(1);
             let mut response = (
                 StatusCode::OK,
-                Json(json!({ "event_id": original, "status": "duplicate" })),
+                Json(Answer {
+                    event_id: *original,
+                    status: "duplicate",
+                }),
             )
                 .into_response();
             response.headers_mut().insert(
@@ -133,8 +140,8 @@ async fn admitted(
     let event_id = keyed.map_or_else(Uuid::now_v7, |k| k.event_id);
     let published = publish_one(
         state,
-        &pulse_otel::tracer(service::INGEST),
         tenant,
+        &uuid_text(tenant.id),
         Outgoing {
             event_id,
             idempotency_key,
@@ -154,9 +161,53 @@ async fn admitted(
     state.metrics.ingested(1);
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "event_id": event_id, "status": "accepted" })),
+        Json(Answer {
+            event_id,
+            status: "accepted",
+        }),
     )
         .into_response())
+}
+
+/// The body of a single event's 202 (or a duplicate's 200).
+#[derive(Serialize)]
+struct Answer {
+    event_id: Uuid,
+    status: &'static str,
+}
+
+/// A batch's answer: totals, then one result per item in order.
+#[derive(Serialize)]
+struct BatchAnswer {
+    accepted: u64,
+    duplicates: u64,
+    rejected: u64,
+    results: Vec<ItemAnswer>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ItemAnswer {
+    Ok {
+        code: u16,
+        event_id: Uuid,
+        status: &'static str,
+    },
+    /// The error's JSON body with its `code`.
+    Err(serde_json::Value),
+}
+
+/// A uuid's text, allocated once and shared by every span attribute, header and key that
+/// carries it.
+fn uuid_text(id: Uuid) -> Arc<str> {
+    Arc::from(id.as_hyphenated().encode_lower(&mut Uuid::encode_buffer()) as &str)
+}
+
+/// The tracer for the per-event PRODUCER spans, looked up once.
+fn tracer() -> &'static BoxedTracer {
+    static UNINITIALISED: OnceLock<BoxedTracer> = OnceLock::new();
+    pulse_otel::service_tracer()
+        .unwrap_or_else(|| UNINITIALISED.get_or_init(|| pulse_otel::tracer(service::INGEST)))
 }
 
 #[derive(Deserialize)]
@@ -300,13 +351,13 @@ async fn batch(
 
     // publish every item still pending, concurrently, then wait for all acknowledgements
     let batch_span = Context::current().span().span_context().clone();
-    let tracer = pulse_otel::tracer(service::INGEST);
+    let tenant_text = uuid_text(tenant.id);
     let publishes = items
         .iter()
         .enumerate()
         .filter(|(_, it)| it.result.is_none())
         .map(|(i, it)| {
-            let (tracer, link) = (&tracer, &batch_span);
+            let (link, tenant_text) = (&batch_span, &tenant_text);
             async move {
                 let outgoing = Outgoing {
                     event_id: it.event_id,
@@ -314,7 +365,7 @@ async fn batch(
                     raw: it.raw,
                     partition_key: it.partition_key.as_deref(),
                 };
-                let r = publish_one(state, tracer, tenant, outgoing, Some(link)).await;
+                let r = publish_one(state, tenant, tenant_text, outgoing, Some(link)).await;
                 (i, r)
             }
         });
@@ -342,37 +393,45 @@ async fn batch(
     }
 
     let (mut accepted, mut duplicates, mut rejected) = (0u64, 0u64, 0u64);
-    let results: Vec<serde_json::Value> = items
+    let results: Vec<ItemAnswer> = items
         .iter()
         .map(|it| match it.result.as_ref() {
             Some(Ok(ItemOk::Accepted)) => {
                 accepted += 1;
-                json!({ "code": 202, "event_id": it.event_id, "status": "accepted" })
+                ItemAnswer::Ok {
+                    code: 202,
+                    event_id: it.event_id,
+                    status: "accepted",
+                }
             }
             Some(Ok(ItemOk::Duplicate(id))) => {
                 duplicates += 1;
-                json!({ "code": 200, "event_id": id, "status": "duplicate" })
+                ItemAnswer::Ok {
+                    code: 200,
+                    event_id: *id,
+                    status: "duplicate",
+                }
             }
             Some(Err(e)) => {
                 rejected += 1;
                 state.metrics.rejected(e.code(), 1);
                 let mut v = e.body();
                 v["code"] = e.status().as_u16().into();
-                v
+                ItemAnswer::Err(v)
             }
-            None => {
-                json!({ "code": 500, "error": "internal", "message": "item was not processed" })
-            }
+            None => ItemAnswer::Err(
+                json!({ "code": 500, "error": "internal", "message": "item was not processed" }),
+            ),
         })
         .collect();
     state.metrics.ingested(accepted);
     state.metrics.deduplicated(duplicates);
-    let body = json!({
-        "accepted": accepted,
-        "duplicates": duplicates,
-        "rejected": rejected,
-        "results": results,
-    });
+    let body = BatchAnswer {
+        accepted,
+        duplicates,
+        rejected,
+        results,
+    };
     Ok(with_headers(
         (StatusCode::OK, Json(body)).into_response(),
         &rl,
@@ -395,8 +454,8 @@ struct Outgoing<'a> {
 /// bookkeeping was a large share of a batch's CPU time, and nothing logs inside this span.
 async fn publish_one(
     state: &AppState,
-    tracer: &BoxedTracer,
     tenant: &Tenant,
+    tenant_text: &Arc<str>,
     outgoing: Outgoing<'_>,
     batch_link: Option<&SpanContext>,
 ) -> Result<(), IngestError> {
@@ -407,8 +466,9 @@ async fn publish_one(
         partition_key,
     } = outgoing;
     let publisher = &state.publisher;
-    let event_id_text = event_id.to_string();
-    let tenant_text = tenant.id.to_string();
+    let tracer = tracer();
+    let event_id_text = uuid_text(event_id);
+    let id_value = StringValue::from(event_id_text.clone());
     let mut builder = tracer
         .span_builder(publisher.span_name().to_owned())
         .with_kind(SpanKind::Producer)
@@ -417,9 +477,12 @@ async fn publish_one(
             KeyValue::new(attr::MESSAGING_OPERATION_TYPE, "send"),
             KeyValue::new(attr::MESSAGING_OPERATION_NAME, "send"),
             KeyValue::new(attr::MESSAGING_DESTINATION_NAME, publisher.topic_value()),
-            KeyValue::new(attr::MESSAGING_MESSAGE_ID, event_id_text.clone()),
-            KeyValue::new(attr::PULSE_TENANT_ID, tenant_text.clone()),
-            KeyValue::new(attr::PULSE_EVENT_ID, event_id_text.clone()),
+            KeyValue::new(attr::MESSAGING_MESSAGE_ID, id_value.clone()),
+            KeyValue::new(
+                attr::PULSE_TENANT_ID,
+                StringValue::from(tenant_text.clone()),
+            ),
+            KeyValue::new(attr::PULSE_EVENT_ID, id_value),
         ]);
     // a batch item starts its own trace (linked to the batch request); a single event continues
     // the request's
