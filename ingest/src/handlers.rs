@@ -504,8 +504,7 @@ async fn publish_one(
     };
     let value = serde_json::to_vec(&envelope).map_err(|_| IngestError::NotAnObject)?;
     let key = partition_key.unwrap_or(&event_id_text);
-    let headers =
-        pulse_otel::propagation::inject(&cx, record_headers(&tenant_text, &event_id_text));
+    let headers = pulse_otel::propagation::inject(&cx, record_headers(tenant_text, &event_id_text));
     let result = match publisher.enqueue(key.as_bytes(), &value, headers) {
         Ok(delivery) => publish::delivered(delivery).await,
         Err(e) => Err(e),
