@@ -4,6 +4,7 @@
 use opentelemetry::{
     Context, global,
     propagation::{Extractor, Injector},
+    trace::TraceContextExt as _,
 };
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 
@@ -14,6 +15,17 @@ struct FieldCollector(Vec<(String, String)>);
 impl Injector for FieldCollector {
     fn set(&mut self, key: &str, value: String) {
         self.0.push((key.to_owned(), value));
+    }
+}
+
+/// The trace context new work continues: the current `tracing` span's when it belongs to a trace,
+/// else the current OpenTelemetry context (an HTTP request's SERVER span is only the latter).
+pub fn current_context() -> Context {
+    let cx = tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
+    if cx.span().span_context().is_valid() {
+        cx
+    } else {
+        Context::current()
     }
 }
 
@@ -61,4 +73,25 @@ pub fn header_str<'a, H: Headers>(headers: Option<&'a H>, key: &str) -> Option<&
         .find(|h| h.key == key)
         .and_then(|h| h.value)
         .and_then(|v| std::str::from_utf8(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+    use super::*;
+
+    #[test]
+    fn outside_a_tracing_span_the_current_opentelemetry_context_is_continued() {
+        assert!(!current_context().span().span_context().is_valid());
+        let sc = SpanContext::new(
+            TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+            SpanId::from_hex("b7ad6b7169203331").unwrap(),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let _attached = Context::new().with_remote_span_context(sc.clone()).attach();
+        assert_eq!(current_context().span().span_context(), &sc);
+    }
 }

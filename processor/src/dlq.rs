@@ -17,7 +17,6 @@ use rdkafka::{
 };
 use serde::Serialize;
 use sqlx::PgPool;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 /// An `acks=all`, idempotent producer, used for `events.dlq` and for replays to `events.raw`.
@@ -192,7 +191,7 @@ pub async fn replay(
                     .headers(headers(
                         letter.tenant_id,
                         letter.event_id,
-                        &tracing::Span::current().context(),
+                        &pulse_otel::propagation::current_context(),
                     )),
             )
             .map_err(|(e, _)| e)?;
