@@ -808,7 +808,6 @@ fn dead_rows<'a>(handled: &'a [Handled<'_>]) -> Vec<&'a DeadLetterRow> {
         .collect()
 }
 
-/// A stable id for a record that carries none, so its redelivery maps to the same dead letter.
 /// Where `m` was read from (dead letters record it).
 fn position(m: &OwnedMessage) -> SourcePosition {
     SourcePosition {
@@ -818,6 +817,7 @@ fn position(m: &OwnedMessage) -> SourcePosition {
     }
 }
 
+/// A stable id for a record that carries none, so its redelivery maps to the same dead letter.
 fn position_id(source: &SourcePosition) -> Uuid {
     Uuid::new_v5(
         &Uuid::NAMESPACE_OID,
