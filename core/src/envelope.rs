@@ -10,6 +10,12 @@ pub const HEADER_TENANT_ID: &str = "pulse-tenant-id";
 /// Kafka header carrying the event id of a record.
 pub const HEADER_EVENT_ID: &str = "pulse-event-id";
 
+/// A tenant or event id as text, allocated once so the span attributes, record key and headers
+/// that carry it share it (hot paths format each id once, not once per use).
+pub fn id_text(id: Uuid) -> std::sync::Arc<str> {
+    std::sync::Arc::from(id.as_hyphenated().encode_lower(&mut Uuid::encode_buffer()) as &str)
+}
+
 /// The headers every Pulse record carries: its tenant and event ids, with room for the trace
 /// context (`pulse_otel::propagation::inject`) that follows.
 pub fn record_headers(tenant_id: &str, event_id: &str) -> rdkafka::message::OwnedHeaders {

@@ -26,7 +26,7 @@ use opentelemetry::{
 };
 use pulse_core::{
     Tenant,
-    envelope::{EventEnvelope, record_headers},
+    envelope::{EventEnvelope, id_text, record_headers},
 };
 use pulse_otel::names::{attr, service};
 use serde::{Deserialize, Serialize};
@@ -141,7 +141,7 @@ async fn admitted(
     let published = publish_one(
         state,
         tenant,
-        &uuid_text(tenant.id),
+        &id_text(tenant.id),
         Outgoing {
             event_id,
             idempotency_key,
@@ -195,12 +195,6 @@ enum ItemAnswer {
     },
     /// The error's JSON body with its `code`.
     Err(serde_json::Value),
-}
-
-/// A uuid's text, allocated once and shared by every span attribute, header and key that
-/// carries it.
-fn uuid_text(id: Uuid) -> Arc<str> {
-    Arc::from(id.as_hyphenated().encode_lower(&mut Uuid::encode_buffer()) as &str)
 }
 
 /// The tracer for the per-event PRODUCER spans, looked up once.
@@ -351,7 +345,7 @@ async fn batch(
 
     // publish every item still pending, concurrently, then wait for all acknowledgements
     let batch_span = Context::current().span().span_context().clone();
-    let tenant_text = uuid_text(tenant.id);
+    let tenant_text = id_text(tenant.id);
     let publishes = items
         .iter()
         .enumerate()
@@ -467,7 +461,7 @@ async fn publish_one(
     } = outgoing;
     let publisher = &state.publisher;
     let tracer = tracer();
-    let event_id_text = uuid_text(event_id);
+    let event_id_text = id_text(event_id);
     let id_value = StringValue::from(event_id_text.clone());
     let mut builder = tracer
         .span_builder(publisher.span_name().to_owned())

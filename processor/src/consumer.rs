@@ -23,7 +23,7 @@ use opentelemetry::{
 use pulse_core::{
     envelope::{
         DlqReason, DlqRecord, EventEnvelope, FieldError, HEADER_EVENT_ID, HEADER_TENANT_ID,
-        SourcePosition,
+        SourcePosition, id_text,
     },
     health::Readiness,
 };
@@ -550,10 +550,7 @@ impl Pipeline {
         };
         if span.is_recording() {
             // one allocation shared by both attributes that carry the event id
-            let mut text = Uuid::encode_buffer();
-            let event_id = StringValue::from(Arc::<str>::from(
-                envelope.event_id.as_hyphenated().encode_lower(&mut text) as &str,
-            ));
+            let event_id = StringValue::from(id_text(envelope.event_id));
             span.set_attributes([
                 KeyValue::new(attr::PULSE_TENANT_ID, envelope.tenant_id.to_string()),
                 KeyValue::new(attr::PULSE_EVENT_ID, event_id.clone()),
