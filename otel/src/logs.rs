@@ -77,22 +77,21 @@ where
         let mut fields = Fields::default();
         event.record(&mut fields);
         let span = ctx.event_span(event);
-        let ids_of = |cx: &opentelemetry::Context| {
-            let sc = cx.span().span_context().clone();
-            sc.is_valid()
-                .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()))
-        };
-        // the current `tracing` span's, else the current OpenTelemetry context's (an HTTP
-        // request's SERVER span is one of those, not a `tracing` span)
-        let ids = span
-            .as_ref()
-            .and_then(|s| {
-                tracing::dispatcher::get_default(|d| {
-                    tracing_opentelemetry::get_otel_context(&s.id(), d)
+        // the event's `tracing` span's trace, else the current OpenTelemetry context's (an HTTP
+        // request's SERVER span is only the latter)
+        let cx = crate::propagation::or_current(
+            span.as_ref()
+                .and_then(|s| {
+                    tracing::dispatcher::get_default(|d| {
+                        tracing_opentelemetry::get_otel_context(&s.id(), d)
+                    })
                 })
-            })
-            .and_then(|cx| ids_of(&cx))
-            .or_else(|| ids_of(&opentelemetry::Context::current()));
+                .unwrap_or_default(),
+        );
+        let sc = cx.span().span_context().clone();
+        let ids = sc
+            .is_valid()
+            .then(|| (sc.trace_id().to_string(), sc.span_id().to_string()));
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let line = if self.json {
             let mut obj = serde_json::Map::with_capacity(fields.rest.len() + 7);

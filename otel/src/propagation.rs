@@ -21,7 +21,13 @@ impl Injector for FieldCollector {
 /// The trace context new work continues: the current `tracing` span's when it belongs to a trace,
 /// else the current OpenTelemetry context (an HTTP request's SERVER span is only the latter).
 pub fn current_context() -> Context {
-    let cx = tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
+    or_current(tracing_opentelemetry::OpenTelemetrySpanExt::context(
+        &tracing::Span::current(),
+    ))
+}
+
+/// `cx` when it belongs to a trace, else the current OpenTelemetry context.
+pub fn or_current(cx: Context) -> Context {
     if cx.span().span_context().is_valid() {
         cx
     } else {
