@@ -124,8 +124,8 @@ pub struct Services {
     pub auth: Authenticator,
     pub gate: Gate,
     pub publisher: Publisher,
-    pub metrics: Arc<IngestMetrics>,
-    pub limits: Arc<Limits>,
+    pub metrics: IngestMetrics,
+    pub limits: Limits,
 }
 
 /// Request-shape limits.
@@ -192,12 +192,12 @@ pub async fn serve(
             config.delivery_timeout + Duration::from_secs(30),
         ),
         publisher: publisher.clone(),
-        metrics: Arc::new(IngestMetrics::new(&config.raw_topic)),
-        limits: Arc::new(Limits {
+        metrics: IngestMetrics::new(&config.raw_topic),
+        limits: Limits {
             max_body_bytes: config.max_body_bytes,
             max_batch_bytes: config.max_batch_bytes,
             max_batch_events: config.max_batch_events,
-        }),
+        },
     });
     let readiness = Readiness::new();
     let app = router(state, readiness.clone(), config.request_timeout);
