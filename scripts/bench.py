@@ -640,11 +640,11 @@ make bench   # ~11 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS overri
 - **CPU per event**: user + system time from `/proc/<pid>/stat` of every process of each
   component, before and after the run (wrk's from the benchmark's child-process usage).
 - **Dropped spans**: the count the OpenTelemetry batch exporter logs at shutdown.
-- **End to end**: wrk posting batches of 10 events over 14 connections, each pausing 14 ms
+- **End to end**: wrk posting batches of 10 events over {E2E_CONNECTIONS} connections, each pausing 14 ms
   between requests (about 5,000 events/s; the achieved rate is reported), through ingest and a
   running processor; latency is `processed_at − received_at` of each row (ingest's receipt to
   the insert, before the commit's few milliseconds). Every accepted event must be stored once:
-  at least as many rows as wrk counted 2xx answers, and at most 14 batches more (wrk does not
+  at least as many rows as wrk counted 2xx answers, and at most {E2E_CONNECTIONS} batches more (wrk does not
   count the requests still in flight when it stops, one per connection at most).
   (goose tops out near 2,500 requests/s on this machine, so it cannot drive this run.)
 
