@@ -217,14 +217,18 @@ async fn copy(database_url: &str) -> anyhow::Result<()> {
     let mut conn = pool.acquire().await?;
     let mut data = Vec::new();
     {
-        let mut stream = conn.copy_out_raw("copy events to stdout").await?;
+        let mut stream = conn
+            .copy_out_raw("copy events to stdout with (format binary)")
+            .await?;
         while let Some(chunk) = stream.try_next().await? {
             data.extend_from_slice(&chunk);
         }
     }
     sqlx::query("truncate events").execute(&mut *conn).await?;
     let started = Instant::now();
-    let mut copy_in = conn.copy_in_raw("copy events from stdin").await?;
+    let mut copy_in = conn
+        .copy_in_raw("copy events from stdin with (format binary)")
+        .await?;
     for chunk in data.chunks(1 << 20) {
         copy_in.send(chunk).await?;
     }
