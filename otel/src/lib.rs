@@ -3,10 +3,12 @@
 //! every span, attribute and metric.
 //!
 //! - [`init`] sets everything up once per process and returns a guard that flushes on drop
+//! - [`export`] posts span batches to the OTLP/HTTP endpoint, encoded straight from the SDK's spans
 //! - [`propagation`] injects/extracts `traceparent` into/from Kafka record headers
 //! - [`names`] holds span, attribute and metric names as constants
 //! - [`logs`] formats log lines with the current `trace_id` / `span_id`
 
+pub mod export;
 pub mod logs;
 pub mod names;
 pub mod propagation;
@@ -83,6 +85,8 @@ impl OtelConfig {
 pub enum OtelError {
     #[error("building the OTLP exporter failed: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("building the OTLP span exporter failed: {0}")]
+    SpanExporter(String),
     #[error("building the Prometheus exporter failed: {0}")]
     Prometheus(String),
     #[error("a global tracing subscriber is already installed")]
@@ -146,11 +150,12 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
 
     if config.export {
         let base = config.otlp_endpoint.trim_end_matches('/');
-        let spans = opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_endpoint(format!("{base}/v1/traces"))
-            .with_timeout(Duration::from_secs(5))
-            .build()?;
+        let spans = export::OtlpHttpSpanExporter::new(
+            format!("{base}/v1/traces"),
+            export::headers_from_env(),
+            Duration::from_secs(5),
+        )
+        .map_err(OtelError::SpanExporter)?;
         tracer_builder = tracer_builder.with_span_processor(
             BatchSpanProcessor::builder(spans)
                 .with_batch_config(batch_config(config.span_queue))
