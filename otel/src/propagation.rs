@@ -6,7 +6,7 @@ use opentelemetry::{
     propagation::{Extractor, Injector},
     trace::TraceContextExt as _,
 };
-use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, OwnedHeaders};
 
 /// Collects the propagator's fields so they can be appended to [`OwnedHeaders`].
 #[derive(Default)]
@@ -48,37 +48,56 @@ pub fn inject(cx: &Context, mut headers: OwnedHeaders) -> OwnedHeaders {
     headers
 }
 
-struct HeaderExtractor<'a, H>(&'a H);
+/// The trace context fields among a record's headers, gathered in the one pass over them that
+/// also reads the record's other headers (each header lookup of rdkafka's walks them through FFI
+/// calls).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TraceHeaders<'a> {
+    traceparent: Option<&'a str>,
+    tracestate: Option<&'a str>,
+}
 
-impl<H: Headers> Extractor for HeaderExtractor<'_, H> {
+impl<'a> TraceHeaders<'a> {
+    /// Keeps `value` when `key` names a trace context field; says whether it did.
+    pub fn offer(&mut self, key: &str, value: &'a str) -> bool {
+        if key.eq_ignore_ascii_case("traceparent") {
+            self.traceparent = Some(value);
+        } else if key.eq_ignore_ascii_case("tracestate") {
+            self.tracestate = Some(value);
+        } else {
+            return false;
+        }
+        true
+    }
+
+    /// The trace context they carry: an empty context without a (valid) `traceparent`.
+    pub fn extract(&self) -> Context {
+        if self.traceparent.is_none() {
+            return Context::new();
+        }
+        global::get_text_map_propagator(|p| p.extract(self))
+    }
+}
+
+impl Extractor for TraceHeaders<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|h| h.key.eq_ignore_ascii_case(key))
-            .and_then(|h| h.value)
-            .and_then(|v| std::str::from_utf8(v).ok())
+        match key {
+            "traceparent" => self.traceparent,
+            "tracestate" => self.tracestate,
+            _ => None,
+        }
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.iter().map(|h| h.key).collect()
+        let mut keys = Vec::with_capacity(2);
+        if self.traceparent.is_some() {
+            keys.push("traceparent");
+        }
+        if self.tracestate.is_some() {
+            keys.push("tracestate");
+        }
+        keys
     }
-}
-
-/// The trace context a record carries (an empty context when it has none).
-pub fn extract<H: Headers>(headers: Option<&H>) -> Context {
-    match headers {
-        Some(h) => global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(h))),
-        None => Context::new(),
-    }
-}
-
-/// The value of header `key` as UTF-8, if present.
-pub fn header_str<'a, H: Headers>(headers: Option<&'a H>, key: &str) -> Option<&'a str> {
-    headers?
-        .iter()
-        .find(|h| h.key == key)
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
 }
 
 #[cfg(test)]
@@ -86,6 +105,34 @@ mod tests {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
     use super::*;
+
+    #[test]
+    fn trace_headers_continue_the_trace_they_carry() {
+        global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let mut headers = TraceHeaders::default();
+        assert!(!headers.extract().span().span_context().is_valid());
+        assert!(!headers.offer("pulse-tenant-id", "x"));
+        assert!(headers.offer(
+            "Traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        ));
+        assert!(headers.offer("tracestate", "vendor=value"));
+        let cx = headers.extract();
+        let sc = cx.span().span_context().clone();
+        assert!(sc.is_valid() && sc.is_remote() && sc.is_sampled());
+        assert_eq!(
+            sc.trace_id(),
+            TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap()
+        );
+        assert_eq!(sc.span_id(), SpanId::from_hex("b7ad6b7169203331").unwrap());
+        assert_eq!(sc.trace_state().get("vendor"), Some("value"));
+
+        let mut broken = TraceHeaders::default();
+        broken.offer("traceparent", "00-not-a-trace-01");
+        assert!(!broken.extract().span().span_context().is_valid());
+    }
 
     #[test]
     fn outside_a_tracing_span_the_current_opentelemetry_context_is_continued() {

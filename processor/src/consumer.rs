@@ -21,22 +21,15 @@ use opentelemetry::{
     trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _},
 };
 use pulse_core::{
-    envelope::{
-        DlqReason, DlqRecord, EventEnvelope, FieldError, HEADER_EVENT_ID, HEADER_TENANT_ID,
-        SourcePosition, id_text,
-    },
+    envelope::{DlqReason, DlqRecord, EventEnvelope, FieldError, SourcePosition, id_text},
     health::Readiness,
 };
-use pulse_otel::{
-    names::{attr, service},
-    propagation,
-};
+use pulse_otel::names::{attr, service};
 use rand::Rng;
 use rdkafka::{
-    ClientContext, Message, Offset, Statistics, TopicPartitionList,
+    ClientContext, Offset, Statistics, TopicPartitionList,
     consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer},
     error::{KafkaError, RDKafkaErrorCode},
-    message::OwnedMessage,
     producer::FutureProducer,
 };
 use serde_json::value::RawValue;
@@ -46,6 +39,7 @@ use uuid::Uuid;
 
 use crate::{
     metrics::{Lag, ProcessorMetrics},
+    record::Record,
     schema::{self, SchemaCache},
     store::{self, DeadLetterRow, EventRow},
     validate::{self, Invalid},
@@ -104,9 +98,10 @@ pub struct PipelineConfig {
     pub writers: usize,
 }
 
-/// Span names and attribute values shared by every span of a pipeline (built once, cloned
-/// cheaply per event).
+/// Span names and attribute values shared by every span of a pipeline, and the topic name every
+/// record shares (built once, cloned cheaply per event).
 pub struct SpanNames {
+    raw_topic: Arc<str>,
     process: String,
     send_dlq: String,
     topic: StringValue,
@@ -117,10 +112,12 @@ pub struct SpanNames {
 impl SpanNames {
     pub fn new(config: &PipelineConfig) -> Self {
         let shared = |s: &str| StringValue::from(Arc::<str>::from(s));
+        let raw_topic = Arc::<str>::from(config.raw_topic.as_str());
         Self {
+            topic: StringValue::from(raw_topic.clone()),
+            raw_topic,
             process: format!("process {}", config.raw_topic),
             send_dlq: format!("send {}", config.dlq_topic),
-            topic: shared(&config.raw_topic),
             dlq_topic: shared(&config.dlq_topic),
             group: shared(&config.group),
         }
@@ -187,7 +184,7 @@ impl Pipeline {
     /// its own task and transaction) while the next is read from Kafka. Offsets are stored
     /// strictly in batch order, each only after its batch and every batch before it are durable.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut carry: Vec<OwnedMessage> = Vec::new();
+        let mut carry: Vec<Record> = Vec::new();
         let mut writing: VecDeque<Writing> = VecDeque::new();
         'outer: while !shutdown.is_cancelled() {
             let batch = self
@@ -237,15 +234,19 @@ impl Pipeline {
         tracing::info!("processor loop stopped");
     }
 
+    fn record(&self, m: &rdkafka::message::BorrowedMessage<'_>) -> Record {
+        Record::new(m, &self.span_names.raw_topic)
+    }
+
     /// Waits for the first record (at most `batch_wait` when a write is in flight, so its offsets
     /// are not held back by a quiet topic), then gathers more until the batch is full or
     /// `batch_wait` passed.
     async fn collect(
         &self,
-        carry: &mut Vec<OwnedMessage>,
+        carry: &mut Vec<Record>,
         shutdown: &CancellationToken,
         bounded_wait: bool,
-    ) -> Vec<OwnedMessage> {
+    ) -> Vec<Record> {
         // at most batch_size records per batch, also from what piled up while writes ran: batches
         // in flight (and their spans waiting for export) stay bounded
         let mut batch = if carry.len() > self.config.batch_size {
@@ -262,7 +263,7 @@ impl Pipeline {
             };
             tokio::select! {
                 received = tokio::time::timeout(first_wait, self.consumer.recv()) => match received {
-                    Ok(Ok(m)) => batch.push(m.detach()),
+                    Ok(Ok(m)) => batch.push(self.record(&m)),
                     Ok(Err(e)) => {
                         tracing::warn!(error = %e, "consumer error");
                         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -276,7 +277,7 @@ impl Pipeline {
         let deadline = tokio::time::Instant::now() + self.config.batch_wait;
         while batch.len() < self.config.batch_size {
             match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
-                Ok(Ok(m)) => batch.push(m.detach()),
+                Ok(Ok(m)) => batch.push(self.record(&m)),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "consumer error");
                     break;
@@ -291,7 +292,7 @@ impl Pipeline {
     /// consumption paused; the main loop keeps polling). `None` if shutdown came first.
     async fn prepare_until_ok<'m>(
         &self,
-        batch: &'m [OwnedMessage],
+        batch: &'m [Record],
         shutdown: &CancellationToken,
     ) -> Option<Vec<Handled<'m>>> {
         let mut attempt: u32 = 0;
@@ -317,7 +318,7 @@ impl Pipeline {
 
     /// Waits for a background write, still polling so the group membership stays alive (records
     /// that arrive wait in `carry`); then stores its offsets. False if it gave up (shutdown).
-    async fn settle(&self, writing: Writing, carry: &mut Vec<OwnedMessage>) -> bool {
+    async fn settle(&self, writing: Writing, carry: &mut Vec<Record>) -> bool {
         let Writing { mut task, offsets } = writing;
         let mut paused_here = false;
         let durable = loop {
@@ -325,7 +326,7 @@ impl Pipeline {
                 done = &mut task => break done.unwrap_or(false),
                 received = self.consumer.recv() => {
                     if let Ok(m) = received {
-                        carry.push(m.detach());
+                        carry.push(self.record(&m));
                         if carry.len() >= self.config.batch_size * 4 {
                             self.set_paused(true);
                             paused_here = true;
@@ -435,7 +436,7 @@ impl Pipeline {
     }
 
     /// Turns every record into a row or a dead letter.
-    async fn prepare<'m>(&self, batch: &'m [OwnedMessage]) -> Result<Vec<Handled<'m>>, InfraError> {
+    async fn prepare<'m>(&self, batch: &'m [Record]) -> Result<Vec<Handled<'m>>, InfraError> {
         let tracer = pulse_otel::tracer(service::PROCESSOR);
         let mut handled = Vec::with_capacity(batch.len());
         for m in batch {
@@ -478,9 +479,9 @@ impl Pipeline {
     async fn handle<'m>(
         &self,
         tracer: &BoxedTracer,
-        m: &'m OwnedMessage,
+        m: &'m Record,
     ) -> Result<Handled<'m>, InfraError> {
-        let parent = propagation::extract(m.headers());
+        let parent = &m.parent;
         let span = tracer
             .span_builder(self.span_names.process.clone())
             .with_kind(SpanKind::Consumer)
@@ -498,18 +499,18 @@ impl Pipeline {
                 ),
                 KeyValue::new(
                     attr::MESSAGING_DESTINATION_PARTITION_ID,
-                    i64::from(m.partition()),
+                    i64::from(m.partition),
                 ),
-                KeyValue::new(attr::MESSAGING_KAFKA_OFFSET, m.offset()),
+                KeyValue::new(attr::MESSAGING_KAFKA_OFFSET, m.offset),
             ])
-            .start_with_context(tracer, &parent);
+            .start_with_context(tracer, parent);
         let cx = parent.with_span(span);
         let sc = cx.span().span_context().clone();
         let trace_id = sc.is_valid().then(|| sc.trace_id().to_string());
         let outcome = self.judge(&cx, m, trace_id).await?;
         Ok(Handled {
             cx,
-            partition: m.partition(),
+            partition: m.partition,
             outcome,
         })
     }
@@ -517,19 +518,14 @@ impl Pipeline {
     async fn judge<'m>(
         &self,
         cx: &Context,
-        m: &'m OwnedMessage,
+        m: &'m Record,
         trace_id: Option<String>,
     ) -> Result<Outcome<'m>, InfraError> {
         let span = cx.span();
-        let bytes = m.payload().unwrap_or_default();
+        let bytes = &*m.payload;
         let Ok(envelope) = serde_json::from_slice::<EventEnvelope<&RawValue>>(bytes) else {
-            let headers = m.headers();
-            let tenant_id = propagation::header_str(headers, HEADER_TENANT_ID)
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .unwrap_or(Uuid::nil());
-            let event_id = propagation::header_str(headers, HEADER_EVENT_ID)
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .unwrap_or_else(|| position_id(&position(m)));
+            let tenant_id = m.tenant_header.unwrap_or(Uuid::nil());
+            let event_id = m.event_header.unwrap_or_else(|| position_id(&m.position()));
             let invalid = Invalid::single(
                 DlqReason::MalformedEnvelope,
                 "",
@@ -544,7 +540,7 @@ impl Pipeline {
                 None,
                 body,
                 &invalid,
-                position(m),
+                m.position(),
                 trace_id,
             ));
         };
@@ -583,8 +579,8 @@ impl Pipeline {
                 idempotency_key: envelope.idempotency_key,
                 payload: valid.payload.get(),
                 trace_id,
-                partition: m.partition(),
-                offset: m.offset(),
+                partition: m.partition,
+                offset: m.offset,
             })),
             Err(invalid) => {
                 let body = validate::raw_body_for_dlq(envelope.body);
@@ -596,7 +592,7 @@ impl Pipeline {
                     envelope.idempotency_key,
                     body,
                     &invalid,
-                    position(m),
+                    m.position(),
                     trace_id,
                 ))
             }
@@ -783,11 +779,11 @@ impl Pipeline {
 }
 
 /// `offset + 1` of each partition's last record in `batch`: where consumption resumes.
-fn next_offsets(batch: &[OwnedMessage]) -> Vec<(String, i32, i64)> {
+fn next_offsets(batch: &[Record]) -> Vec<(String, i32, i64)> {
     let mut last: HashMap<(&str, i32), i64> = HashMap::new();
     for m in batch {
-        let e = last.entry((m.topic(), m.partition())).or_insert(m.offset());
-        *e = (*e).max(m.offset());
+        let e = last.entry((&m.topic, m.partition)).or_insert(m.offset);
+        *e = (*e).max(m.offset);
     }
     last.into_iter()
         .map(|((topic, partition), offset)| (topic.to_owned(), partition, offset + 1))
@@ -803,15 +799,6 @@ fn dead_rows<'a>(handled: &'a [Handled<'_>]) -> Vec<&'a DeadLetterRow> {
             Outcome::Store(_) => None,
         })
         .collect()
-}
-
-/// Where `m` was read from (dead letters record it).
-fn position(m: &OwnedMessage) -> SourcePosition {
-    SourcePosition {
-        topic: m.topic().to_owned(),
-        partition: m.partition(),
-        offset: m.offset(),
-    }
 }
 
 /// A stable id for a record that carries none, so its redelivery maps to the same dead letter.

@@ -10,6 +10,7 @@
 pub mod consumer;
 pub mod dlq;
 pub mod metrics;
+pub mod record;
 pub mod schema;
 pub mod store;
 pub mod validate;
