@@ -231,6 +231,10 @@ async fn every_event_is_one_connected_trace_without_payload() {
         process.tag("pulse.event.type").as_deref(),
         Some("order.created")
     );
+    // the event id: `messaging.message.id` on both messaging spans, also `pulse.event.id` on ingest's
+    assert_eq!(send.tag("pulse.event.id"), Some(event_id.clone()));
+    assert_eq!(send.tag("messaging.message.id"), Some(event_id.clone()));
+    assert_eq!(process.tag("messaging.message.id"), Some(event_id.clone()));
     let text = trace.to_string();
     for secret in [
         secret_value.as_str(),
