@@ -634,7 +634,8 @@ make bench   # ~11 minutes; BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS overri
   PostgreSQL a good part of a core), steady state from the first durable record to the last, and
   the rows are counted once at the end.
   Then `pulse-bench copy` takes the same rows out with `COPY … TO STDOUT`, truncates, and times
-  `COPY events FROM STDIN` into the same table with the same indexes. Each drain and each `COPY`
+  `COPY events FROM STDIN` into the same table with the same indexes (both in the binary format
+  the processor writes). Each drain and each `COPY`
   starts once Jaeger, PostgreSQL and the services are idle; the same drain runs again with
   `OTEL_SDK_DISABLED=true`.
 - **CPU per event**: user + system time from `/proc/<pid>/stat` of every process of each
@@ -673,13 +674,17 @@ Figures in this section come from the run above.
   (counted in the table) rather than slow requests or grow ingest's memory past 100 MiB. A larger
   `OTEL_BSP_MAX_QUEUE_SIZE` only moves the drop.
 - **Processor**: PostgreSQL spends ~{c3['postgres']:.0f} µs per stored row, what `COPY` itself needs (one
-  backend doing {r['copy_rows_per_s']:,.0f} rows/s is ~{1e6 / r['copy_rows_per_s']:.0f} µs per row: five B-tree indexes and ~1 KB of
-  JSONB per row; in `perf` of the backends the top symbols are JSONB input: PostgreSQL 15, Debian
-  12's version, appends a JSON string's characters one at a time (`appendStringInfoChar` 12 %,
-  `json_lex` 5 % of their time), then the B-tree inserts), the processor ~{c3['pulse']:.0f} µs and Jaeger ~{c3['jaeger']:.0f} µs for the two spans of each
-  event. That is ~{c3['total']:.0f} µs per event, at most ~{2e6 / c3['total']:,.0f}/s on 2 cores, and the traced
-  drain gets close to it. 25,000/s with every event traced would need under 80 µs per event, of
-  which PostgreSQL's share alone is half. With tracing off the total falls to ~{c4['total']:.0f} µs and the
+  backend doing {r['copy_rows_per_s']:,.0f} rows/s is ~{1e6 / r['copy_rows_per_s']:.0f} µs per row): four B-tree inserts and ~1 KB of
+  JSONB per row. Since rows go in the binary format, the largest share in `perf` of the backends
+  is JSONB input: PostgreSQL 15, Debian 12's version, appends a JSON string's characters one at a
+  time (`appendStringInfoChar` and `json_lex` together about a fifth of their time), then the
+  B-tree inserts. The processor spends ~{c3['pulse']:.0f} µs and Jaeger ~{c3['jaeger']:.0f} µs for the two spans of each
+  event (Jaeger's time goes to decoding, copying and storing each span's attributes: a drain with
+  nine attributes fewer per event cost Jaeger ~4 µs and the processor ~2 µs less). That is
+  ~{c3['total']:.0f} µs per event, at most ~{2e6 / c3['total']:,.0f}/s on 2 cores, and the traced drain gets close to it;
+  25,000/s needs under 80 µs per event on every run, and this VM's speed varies by 10–15 %
+  between runs (development drains of the same binary measured 25–27k/s, the runs above
+  {' / '.join(f"{x['eps_steady']:,.0f}" for x in n['drain_runs'])}). With tracing off the total falls to ~{c4['total']:.0f} µs and the
   drain reaches {r['processor_untraced_eps']:,.0f}/s, {r['processor_untraced_ratio_vs_copy']:.2f} of the `COPY` figure: that `COPY` is one stream on one
   backend, while the processor keeps three batches (three backends) writing at once. Traced, the
   drain produces spans about as fast as the co-located Jaeger stores them; the 128 Ki export
@@ -690,8 +695,19 @@ Figures in this section come from the run above.
 
 ## Changes measured in this round
 
-Development runs with the drain and ingest parts of this script, old and new binaries
-alternating (ranges over 2–3 runs each; ±10 % noise on this machine, more for single events):
+Development drains of 300k events with the drain part of this script, old and new binaries
+alternating (ranges over 2 runs each; ±10 % noise on this machine):
+
+| change | before → after |
+|---|---|
+| processor: `COPY` in PostgreSQL's binary format instead of text (uuids, timestamps and integers taken as they are, nothing escaped or split into fields by the server) | PostgreSQL 38–41 → 30–31 µs per event; traced drain 20.7–22.1k → 24.5–24.7k/s |
+| spans exported by `pulse_otel::export`, which writes the OTLP protobuf straight from the SDK's span data, instead of `opentelemetry-otlp`'s exporter (owned `opentelemetry-proto` structs for every span first) | processor 24–26 → 20–24 µs per event; spans dropped in the traced drains 74–92k of 615k → 0 (the export thread keeps up with the drain now) |
+| processor: records kept as a lean `Record` (payload, position, trace context and id headers read in one pass over the headers) instead of rdkafka's `OwnedMessage` | processor 20.4–20.9 → 19.6–20.8 µs per event: within noise |
+| processor: the CONSUMER span carries the event id once (`messaging.message.id`), not also as `pulse.event.id` | one attribute fewer per event; a drain with nine fewer measured Jaeger 20.2 → 16.2 and the processor 18.5–19.4 → 17.0–17.2 µs per event |
+| tried: 2 writers instead of 3 | 24.7–25.4k vs 26.9–27.1k/s; 3 kept |
+| tried: Jaeger with `GOGC=off GOMEMLIMIT=3GiB` instead of `GOGC=400 GOMEMLIMIT=2GiB` | Jaeger 15.2–19.1 vs 14.6–18.4 µs per event, RSS 3.0 vs 1.7 GB; not adopted |
+
+Earlier rounds:
 
 | change | before → after |
 |---|---|
@@ -700,11 +716,6 @@ alternating (ranges over 2–3 runs each; ±10 % noise on this machine, more for
 | processor: a stored event borrows its payload from the Kafka record (no copy), `COPY` data sent in 128 KiB pieces as they fill (no batch-sized buffer), a record's source position built only for dead letters | processor 24–28 µs per event before and after: the noise is larger than the change; kept for the memory it does not copy |
 | tried: `MIMALLOC_PURGE_DELAY=-1` for the processor (freed pages never returned, so never faulted in and zeroed again) | processor 21.8–21.9 vs 22.3–25.1 µs per event, peak RSS +100 MB; not adopted |
 | tried: producer linger 10 ms instead of 5 | Kafka 20–26 vs 28–36 µs per single event, but 6.7–7.5k vs 7.0–7.6k events/s: no gain; 5 ms kept |
-
-Earlier rounds:
-
-| change | before → after |
-|---|---|
 | processor: `COPY` each batch straight into `events` inside a savepoint; `INSERT … ON CONFLICT` only when a row is already stored | PostgreSQL 46 → 38 µs per event; traced drain 12.5k → 14.0k/s, untraced 15.6k → 17.4k/s |
 | this benchmark follows a drain through the processor's counters instead of `count(*)` every 200 ms | untraced 17.4k → 21.2k/s, traced 14.0k → 17.5k/s (the old figures were depressed by the measurement) |
 | `COPY` rows encoded without chrono's `strftime` and with chunked escaping | processor 21.2 → 19.4 µs per event untraced; traced 17.5k → 18.6k/s |
