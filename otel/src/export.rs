@@ -291,21 +291,25 @@ fn encode_span(buf: &mut Vec<u8>, span: &SpanData) {
     varint_field(buf, field::SPAN_KIND, kind_number(&span.span_kind));
     fixed64(buf, field::SPAN_START, nanos(span.start_time));
     fixed64(buf, field::SPAN_END, nanos(span.end_time));
-    attributes(buf, field::SPAN_ATTRIBUTES, &span.attributes);
-    varint_field(
+    attributes_and_dropped(
         buf,
-        field::SPAN_DROPPED_ATTRIBUTES,
-        span.dropped_attributes_count.into(),
+        (field::SPAN_ATTRIBUTES, &span.attributes),
+        (
+            field::SPAN_DROPPED_ATTRIBUTES,
+            span.dropped_attributes_count,
+        ),
     );
     for event in &span.events.events {
         message(buf, field::SPAN_EVENTS, |buf| {
             fixed64(buf, field::EVENT_TIME, nanos(event.timestamp));
             string(buf, field::EVENT_NAME, &event.name);
-            attributes(buf, field::EVENT_ATTRIBUTES, &event.attributes);
-            varint_field(
+            attributes_and_dropped(
                 buf,
-                field::EVENT_DROPPED_ATTRIBUTES,
-                event.dropped_attributes_count.into(),
+                (field::EVENT_ATTRIBUTES, &event.attributes),
+                (
+                    field::EVENT_DROPPED_ATTRIBUTES,
+                    event.dropped_attributes_count,
+                ),
             );
         });
     }
@@ -320,11 +324,13 @@ fn encode_span(buf: &mut Vec<u8>, span: &SpanData) {
             bytes(buf, field::LINK_TRACE_ID, &lcx.trace_id().to_bytes());
             bytes(buf, field::LINK_SPAN_ID, &lcx.span_id().to_bytes());
             trace_state(buf, field::LINK_TRACE_STATE, lcx.trace_state());
-            attributes(buf, field::LINK_ATTRIBUTES, &link.attributes);
-            varint_field(
+            attributes_and_dropped(
                 buf,
-                field::LINK_DROPPED_ATTRIBUTES,
-                link.dropped_attributes_count.into(),
+                (field::LINK_ATTRIBUTES, &link.attributes),
+                (
+                    field::LINK_DROPPED_ATTRIBUTES,
+                    link.dropped_attributes_count,
+                ),
             );
             fixed32(
                 buf,
@@ -388,6 +394,17 @@ fn attributes<'a>(buf: &mut Vec<u8>, field: u32, list: impl IntoIterator<Item = 
     for kv in list {
         message(buf, field, |buf| key_value(buf, kv.key.as_str(), &kv.value));
     }
+}
+
+/// A span's, event's or link's attributes and the count of those the SDK dropped (adjacent
+/// fields in each of the three messages).
+fn attributes_and_dropped(
+    buf: &mut Vec<u8>,
+    (list_field, list): (u32, &[KeyValue]),
+    (dropped_field, dropped): (u32, u32),
+) {
+    attributes(buf, list_field, list);
+    varint_field(buf, dropped_field, dropped.into());
 }
 
 fn key_value(buf: &mut Vec<u8>, key: &str, value: &Value) {
