@@ -234,6 +234,7 @@ impl Pipeline {
         tracing::info!("processor loop stopped");
     }
 
+    /// What the pipeline keeps of a received record.
     fn record(&self, m: &rdkafka::message::BorrowedMessage<'_>) -> Record {
         Record::new(m, &self.span_names.raw_topic)
     }
