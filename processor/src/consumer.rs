@@ -525,8 +525,9 @@ impl Pipeline {
         let span = cx.span();
         let bytes = &*m.payload;
         let Ok(envelope) = serde_json::from_slice::<EventEnvelope<&RawValue>>(bytes) else {
+            let source = m.position();
             let tenant_id = m.tenant_header.unwrap_or(Uuid::nil());
-            let event_id = m.event_header.unwrap_or_else(|| position_id(&m.position()));
+            let event_id = m.event_header.unwrap_or_else(|| position_id(&source));
             let invalid = Invalid::single(
                 DlqReason::MalformedEnvelope,
                 "",
@@ -534,15 +535,7 @@ impl Pipeline {
             );
             let body = validate::body_for_dlq(bytes);
             return Ok(self.dead_letter(
-                cx,
-                tenant_id,
-                event_id,
-                None,
-                None,
-                body,
-                &invalid,
-                m.position(),
-                trace_id,
+                cx, tenant_id, event_id, None, None, body, &invalid, source, trace_id,
             ));
         };
         if span.is_recording() {
