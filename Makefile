@@ -26,7 +26,7 @@ BAD_PCT ?= 5
 .PHONY: up down status logs test infra build release migrate services loadtest bench fmt clippy toolchain
 
 ## up: install what is missing, start PostgreSQL, Redis, Kafka, Jaeger and the Pulse services
-up: infra release migrate services
+up: infra release console migrate services
 	@scripts/print-urls.sh
 
 ## down: stop the Pulse services and the infrastructure (data is kept in .run/)
@@ -63,6 +63,17 @@ migrate:
 services:
 	@scripts/services.sh start
 
+.PHONY: console console-test
+## console: build the web console into console/dist (npm ci + codegen + vite; skipped when up to date)
+console:
+	@scripts/console.sh build
+
+## console-test: the console's codegen drift check, typecheck, Vitest, size budget and Playwright
+## end-to-end tests (Debian's chromium) against the services, which it starts when they are not running
+console-test: infra release migrate console
+	@scripts/services.sh start
+	@scripts/console.sh test
+
 ## loadtest: a bounded goose run against the stack of `make up`, with reconciliation
 loadtest:
 	@$(CARGO) build --release --locked -p pulse-loadtest
@@ -89,3 +100,4 @@ test: infra
 	@echo "==> cargo test"
 	@scripts/test-cleanup.sh
 	@$(CARGO) test --workspace --locked -- --test-threads=4
+	@$(MAKE) --no-print-directory console-test

@@ -14,9 +14,14 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 4096,
     rollupOptions: {
+      // graphiql's packages carry React-compiler directives ("use no memo") that bundling drops harmlessly
+      onwarn(warning, warn) {
+        if (warning.code === 'MODULE_LEVEL_DIRECTIVE') return;
+        warn(warning);
+      },
       input: {
-        console: resolve(__dirname, 'index.html'),
-        graphiql: resolve(__dirname, 'graphiql.html'),
+        console: resolve(import.meta.dirname, 'index.html'),
+        graphiql: resolve(import.meta.dirname, 'graphiql.html'),
       },
     },
   },
