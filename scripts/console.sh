@@ -78,7 +78,7 @@ test_all() {
     exit 1
   }
   echo "==> console: typecheck"
-  (cd "$DIR" && npx tsc -p .)
+  (cd "$DIR" && npx tsc -p . && npx tsc -p e2e)
   echo "==> console: vitest"
   (cd "$DIR" && npx vitest run --reporter=dot)
   build

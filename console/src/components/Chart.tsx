@@ -4,6 +4,7 @@ import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { usePrefs } from '../lib/prefs';
+import { formatClock, formatTimestamp } from '../lib/format';
 
 export interface SeriesSpec {
   label: string;
@@ -49,17 +50,29 @@ export function Chart({ data, series, height = 200, title, yLabel, y2Label, test
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      tzDate: utc ? (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') : undefined,
-      legend: { show: true },
+      legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] }, ...(hasY2 ? { y2: { range: (_u: uPlot, _min: number, max: number) => [0, max > 0 ? max * 1.1 : 1] as uPlot.Range.MinMax } } : {}) },
       axes: [
-        { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+        {
+          stroke: axisColor,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          space: 70,
+          incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400],
+          // HH:MM (or HH:MM:SS for short ranges) in the chosen time zone; dates only when the range spans days
+          values: (_u, splits, _ax, _space, incr) =>
+            splits.map((v) => {
+              const c = formatClock(v * 1000, utc);
+              if (incr >= 86400) return formatTimestamp(new Date(v * 1000), utc).slice(5, 10);
+              return incr < 60 ? c : c.slice(0, 5);
+            }),
+        },
         { stroke: axisColor, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, label: yLabel, size: 60 },
         ...(hasY2 ? [{ scale: 'y2', side: 1, stroke: axisColor, grid: { show: false }, label: y2Label, size: 60 } as uPlot.Axis] : []),
       ],
       series: [
-        {},
+        { label: 'time', value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : formatClock(v * 1000, utc)) },
         ...series.map((s) => {
           const color = cssVar(s.color);
           return {

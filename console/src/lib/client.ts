@@ -90,6 +90,8 @@ export function createClients(cred: Credential | null): Clients {
     ],
     fetchOptions: () => ({ headers: { ...authHeaders(cred), Accept: 'application/graphql-response+json, application/json' } }),
     requestPolicy: 'cache-and-network',
+    // POST for every operation: GET is reserved for browsers opening GraphiQL and for caches
+    preferGetMethod: false,
   });
   return {
     urql,

@@ -82,7 +82,9 @@ export function SignIn({ signedIn, onSignIn, onSignOut }: { signedIn: boolean; o
           </button>
         </form>
         <div id="signin-help" className="help">
-          <p>`make up` printed the admin token; it is also kept in a file only you can read:</p>
+          <p>
+            <code>make up</code> printed the admin token; it is also kept in a file only you can read:
+          </p>
           <Command text="cat .run/admin-token" />
           <p className="muted small">The secret stays in this browser tab (sessionStorage) and is forgotten when you sign out or close the tab.</p>
         </div>

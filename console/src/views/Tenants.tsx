@@ -156,6 +156,7 @@ export function Tenants() {
         </Empty>
       ) : null}
       {tenants.length > 0 ? (
+        <section className="panel">
         <table className="table sticky" data-testid="tenants">
           <thead>
             <tr>
@@ -263,6 +264,7 @@ export function Tenants() {
             })}
           </tbody>
         </table>
+        </section>
       ) : null}
       {modal?.kind === 'create' ? <CreateDialog onClose={close} onCreated={(name, apiKey) => { reload(); setModal({ kind: 'key', name, apiKey, rotated: false }); }} /> : null}
       {modal?.kind === 'key' ? <KeyOnce name={modal.name} apiKey={modal.apiKey} rotated={modal.rotated} onClose={close} /> : null}

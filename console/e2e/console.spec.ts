@@ -1,0 +1,292 @@
+// The console end to end, in Debian's chromium, against the real services: sign in, events appear
+// live in Overview and the live tail, a dead letter is edited and replayed and then stored, search by
+// idempotency key shows the lifecycle and the trace, a tenant key sees only its tenant; axe-core on
+// every view; screenshots of every view (light and dark); performance figures into perf.json.
+import { test, expect, type Page, type Browser } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { resolve } from 'node:path';
+import { adminToken, createTenant, gql, postBatch, postEvent, type TestTenant } from './stack';
+
+const OUT = resolve(import.meta.dirname, '../test-results');
+const SHOTS = resolve(OUT, 'screenshots');
+const perf: Record<string, unknown> = { measuredAt: new Date().toISOString(), viewport: '1280x800', browser: 'Debian chromium (headless)' };
+
+let tenant: TestTenant;
+let other: TestTenant;
+let storedEventId = '';
+let idemKey = '';
+let deadEventId = '';
+
+test.describe.configure({ mode: 'serial' });
+
+async function signIn(page: Page, secret: string, next = '/') {
+  await page.goto(`/sign-in?next=${encodeURIComponent(next)}`);
+  await page.getByLabel('Admin token or tenant API key').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+}
+
+async function newSignedInPage(browser: Browser, secret: string, next = '/'): Promise<Page> {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, secret, next);
+  return page;
+}
+
+test.beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  tenant = await createTenant('e2e-console', 100000);
+  other = await createTenant('e2e-other');
+});
+
+test.afterAll(async () => {
+  writeFileSync(resolve(OUT, 'perf.json'), `${JSON.stringify(perf, null, 2)}\n`);
+});
+
+test('sign in with the admin token; a wrong secret is refused; sign out forgets the secret', async ({ page }) => {
+  await page.goto('/');
+  await expect(page).toHaveURL(/\/sign-in/);
+  await page.getByLabel('Admin token or tenant API key').fill('not-a-real-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('not accepted');
+
+  await signIn(page, adminToken());
+  await expect(page.getByTestId('who')).toContainText('admin');
+  expect(await page.evaluate(() => Object.keys(sessionStorage).length)).toBe(1);
+  expect(await page.evaluate(() => JSON.stringify(localStorage))).not.toContain(adminToken());
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/sign-in/);
+  expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  await page.goto('/pipeline');
+  await expect(page).toHaveURL(/\/sign-in\?next=%2Fpipeline/);
+});
+
+test('first load is within budget and Overview shows live data quickly', async ({ page }) => {
+  await signIn(page, adminToken());
+  // a fresh load of the console, measured from navigation start inside the page
+  const jsBodies: Buffer[] = [];
+  page.on('response', async (r) => {
+    if (r.request().resourceType() === 'script' && r.ok()) jsBodies.push(await r.body());
+  });
+  await page.goto('/');
+  await page.waitForFunction(() => document.querySelector('[data-testid="live-rate"] [data-live="true"]') !== null, null, { polling: 'raf', timeout: 20000 });
+  const liveAt = await page.evaluate(() => performance.now());
+  await page.waitForLoadState('networkidle').catch(() => {});
+  const gz = jsBodies.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
+  const raw = jsBodies.reduce((n, b) => n + b.length, 0);
+  perf.firstLoadJs = { files: jsBodies.length, bytes: raw, gzipBytes: gz, gzipKB: Math.round((gz / 1024) * 10) / 10, budgetKB: 300 };
+  perf.overviewLiveDataMs = Math.round(liveAt);
+  expect(gz).toBeLessThanOrEqual(300 * 1024);
+  expect(liveAt).toBeLessThan(5000);
+  await expect(page.getByTestId('health')).toBeVisible();
+});
+
+test('events posted to ingest appear live in Overview and in the live tail', async ({ page, browser }) => {
+  await signIn(page, adminToken(), `/?tenant=${tenant.id}&window=5m`);
+  await expect(page.getByTestId('total-received')).toBeVisible();
+  const tail = await newSignedInPage(browser, adminToken(), `/live?tenant=${tenant.id}`);
+  await expect(tail.getByRole('heading', { name: 'Live tail' })).toBeVisible();
+  await expect(tail.getByTestId('live-badge')).toHaveAttribute('data-state', /live|waiting/);
+
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) ids.push((await postEvent(tenant.apiKey, { event_type: 'e2e.live', source: 'playwright', payload: { n: i } })).eventId);
+  // the live tail shows each of them without a reload
+  for (const id of ids) await expect(tail.locator(`a[title="${id}"]`)).toBeVisible();
+  await expect(tail.getByTestId('tail-received')).toContainText('5 received');
+  // Overview's totals move without a reload (stats refresh while the page is open)
+  await expect(page.getByTestId('total-received')).toContainText('5', { timeout: 30000 });
+  await expect(page.getByTestId('top-types')).toContainText('e2e.live');
+  await tail.context().close();
+});
+
+test('a dead letter is shown with its failing path, edited, replayed from the console and stored', async ({ page }) => {
+  idemKey = `e2e-dead-${Date.now()}`;
+  deadEventId = (await postEvent(tenant.apiKey, { source: 'playwright', payload: { order_id: 'o-9', amount: 9 } }, idemKey)).eventId;
+  await signIn(page, adminToken(), `/dead-letters?tenant=${tenant.id}`);
+  const row = page.locator(`tr[data-event-id="${deadEventId}"]`);
+  await expect(row).toBeVisible({ timeout: 30000 });
+  await expect(page.getByTestId('dl-groups')).toContainText('missing field');
+  await row.getByRole('button', { name: 'Show' }).click();
+  // the absent member is marked in the JSON
+  await expect(page.locator('.jl.missing')).toContainText('event_type');
+  await page.getByRole('button', { name: 'Edit body and replay…' }).click();
+  const editor = page.getByLabel('Body (JSON object)');
+  await editor.fill('{"event_type":"e2e.fixed"');
+  await expect(page.getByText(/Not JSON/)).toBeVisible();
+  await editor.fill(JSON.stringify({ event_type: 'e2e.fixed', source: 'playwright', payload: { order_id: 'o-9', amount: 9 } }, null, 2));
+  await page.getByRole('button', { name: 'Dry run' }).click();
+  await expect(page.getByTestId('edit-dry-run')).toContainText('1 letter would be replayed');
+  await page.getByRole('button', { name: 'Replay edited body' }).click();
+  await expect(page.getByTestId('edit-done')).toBeVisible();
+  await page.getByRole('button', { name: 'Close' }).first().click();
+
+  // the replayed event is stored: its lifecycle says so
+  await page.goto(`/search?q=${deadEventId}&tenant=${tenant.id}`);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator('[data-stage="STORED"]')).toBeVisible({ timeout: 3000 });
+  }).toPass({ timeout: 60000 });
+  await expect(page.locator('[data-stage="DEAD_LETTERED"]')).toBeVisible();
+  await expect(page.locator('[data-stage="REPLAYED"]')).toBeVisible();
+});
+
+test('search by idempotency key shows the lifecycle and the trace', async ({ page }) => {
+  const key = `e2e-order-${Date.now()}`;
+  storedEventId = (await postEvent(tenant.apiKey, { event_type: 'order.created', source: 'playwright', payload: { order_id: 'o-1', amount: 42 } }, key)).eventId;
+  await signIn(page, adminToken(), '/search');
+  await page.keyboard.press('Escape');
+  await page.locator('body').press('/');
+  await expect(page.locator('#search-q')).toBeFocused();
+  await page.locator('#search-q').fill(key);
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`q=${key}`));
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator('[data-stage="STORED"]')).toBeVisible({ timeout: 3000 });
+    await expect(page.getByTestId('waterfall')).toBeVisible({ timeout: 3000 });
+  }).toPass({ timeout: 90000 });
+  await expect(page.getByTestId('event-page')).toContainText(storedEventId);
+  await expect(page.locator('[data-stage="PUBLISHED"]')).toContainText('events.raw');
+  // spans from both services, and a click opens a span's attributes
+  await expect(page.getByTestId('waterfall')).toContainText('pulse-ingest');
+  await expect(page.getByTestId('waterfall')).toContainText('pulse-processor');
+  await page.locator('.wf-row').first().click();
+  await expect(page.getByTestId('span-detail')).toBeVisible();
+  await expect(page.getByRole('link', { name: /open in Jaeger/ })).toHaveAttribute('href', /\/trace\//);
+});
+
+test('a tenant key sees only its own tenant and no admin actions', async ({ page }) => {
+  const theirs = await postEvent(other.apiKey, { event_type: 'e2e.other', payload: { secret: 'other tenant' } });
+  await signIn(page, tenant.apiKey);
+  await expect(page.getByTestId('who')).toContainText('tenant');
+  await expect(page.getByTestId('who')).toContainText(tenant.name);
+  await expect(page.getByRole('link', { name: 'Pipeline' })).toHaveCount(0);
+
+  await page.goto('/tenants');
+  await expect(page.getByTestId('tenants').locator('tbody tr[data-tenant]')).toHaveCount(1);
+  await expect(page.getByTestId('tenants')).toContainText(tenant.name);
+  await expect(page.getByTestId('tenants')).not.toContainText(other.name);
+  await expect(page.getByRole('button', { name: /Create tenant/ })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /Rotate key/ })).toHaveCount(0);
+
+  await page.goto('/dead-letters?status=any');
+  await expect(page.locator(`tr[data-event-id="${deadEventId}"]`)).toBeVisible();
+  await expect(page.getByRole('button', { name: /Replay/ })).toHaveCount(0);
+
+  await page.goto(`/search?q=${theirs.eventId}`);
+  await expect(page.getByText(/Nothing found/)).toBeVisible();
+  await page.goto(`/search?q=${storedEventId}`);
+  await expect(page.getByTestId('event-page')).toBeVisible();
+});
+
+test('the live tail stays responsive at 2,000 events/s', async ({ page }) => {
+  test.setTimeout(180000);
+  await page.addInitScript(() => {
+    const w = window as unknown as { __longTasks: number[] };
+    w.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) w.__longTasks.push(e.duration);
+    }).observe({ type: 'longtask', buffered: true });
+  });
+  await signIn(page, adminToken(), `/live?tenant=${tenant.id}`);
+  await expect(page.getByRole('heading', { name: 'Live tail' })).toBeVisible();
+  await expect(page.getByTestId('live-badge')).toHaveAttribute('data-state', 'live');
+  await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks = []));
+
+  // 2,000 events/s for 10 s: 100-event batches every 50 ms
+  const perTick = 100;
+  const ticks = 200;
+  const started = Date.now();
+  let accepted = 0;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < ticks; i++) {
+    const due = started + i * 50;
+    const wait = due - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const events = Array.from({ length: perTick }, (_, j) => ({ event_type: 'e2e.load', source: 'playwright', payload: { i, j } }));
+    pending.push(postBatch(tenant.apiKey, events).then((n) => void (accepted += n)));
+  }
+  await Promise.all(pending);
+  const sendSeconds = (Date.now() - started) / 1000;
+  // the page keeps up: the tail counts (nearly) everything and still answers a click at once
+  await expect(async () => {
+    const text = (await page.getByTestId('tail-received').textContent()) ?? '';
+    const received = Number(text.replace(/[^0-9]/g, ''));
+    const dropped = Number(((await page.getByTestId('tail-dropped').textContent()) ?? '').replace(/[^0-9]/g, ''));
+    expect(received + dropped).toBeGreaterThanOrEqual(accepted * 0.99);
+  }).toPass({ timeout: 30000 });
+  const t0 = Date.now();
+  await page.getByTestId('pause').click();
+  await expect(page.getByTestId('live-badge')).toHaveAttribute('data-state', 'paused');
+  const clickMs = Date.now() - t0;
+  const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
+  const rows = await page.locator('[data-testid="tail"] tbody tr').count();
+  perf.liveTail = {
+    targetRatePerSecond: 2000,
+    seconds: 10,
+    sendSeconds: Math.round(sendSeconds * 10) / 10,
+    eventsAccepted: accepted,
+    received: Number(((await page.getByTestId('tail-received').textContent()) ?? '').replace(/[^0-9]/g, '')),
+    dropped: Number(((await page.getByTestId('tail-dropped').textContent()) ?? '').replace(/[^0-9]/g, '')),
+    rowsOnScreen: rows,
+    longTasks: longTasks.length,
+    longestTaskMs: Math.round(Math.max(0, ...longTasks)),
+    pauseClickToPausedMs: clickMs,
+  };
+  expect(accepted).toBeGreaterThanOrEqual(ticks * perTick * 0.99);
+  expect(rows).toBeLessThanOrEqual(200);
+  expect(Math.max(0, ...longTasks)).toBeLessThan(100);
+});
+
+const VIEWS: Array<{ name: string; path: () => string; ready: (p: Page) => Promise<void> }> = [
+  { name: 'overview', path: () => `/?window=30m`, ready: (p) => expect(p.getByTestId('health')).toBeVisible() },
+  { name: 'pipeline', path: () => '/pipeline', ready: (p) => expect(p.getByTestId('partitions')).toBeVisible() },
+  { name: 'dead-letters', path: () => `/dead-letters?status=any&tenant=${tenant.id}&open=${deadEventId}`, ready: (p) => expect(p.locator('.letter-detail')).toBeVisible() },
+  { name: 'search', path: () => `/search?q=${storedEventId}`, ready: (p) => expect(p.getByTestId('waterfall')).toBeVisible() },
+  { name: 'live-tail', path: () => '/live', ready: (p) => expect(p.getByTestId('live-badge')).toHaveAttribute('data-state', 'live') },
+  { name: 'tenants', path: () => `/tenants?t=${tenant.id}`, ready: (p) => expect(p.getByTestId('tenants')).toBeVisible() },
+];
+
+for (const theme of ['light', 'dark'] as const) {
+  test(`every view in ${theme}: no serious or critical axe violations, and a screenshot`, async ({ page }) => {
+    test.setTimeout(180000);
+    await page.addInitScript((t) => localStorage.setItem('pulse.console.theme', t), theme);
+    await page.goto('/sign-in');
+    await expect(page.getByLabel('Admin token or tenant API key')).toBeVisible();
+    await checkA11y(page, `sign-in (${theme})`);
+    await page.screenshot({ path: resolve(SHOTS, `sign-in-${theme}.png`) });
+    await signIn(page, adminToken());
+    // keep the live tail busy while it is photographed
+    const feeder = setInterval(() => void postEvent(tenant.apiKey, { event_type: 'e2e.screenshot', source: 'playwright', payload: { at: Date.now() } }).catch(() => {}), 250);
+    try {
+      for (const v of VIEWS) {
+        await page.goto(v.path());
+        await v.ready(page);
+        await checkA11y(page, `${v.name} (${theme})`);
+        await page.screenshot({ path: resolve(SHOTS, `${v.name}-${theme}.png`) });
+      }
+      // a dialog too: the dry run of a replay
+      await page.goto(`/dead-letters?status=any&tenant=${tenant.id}`);
+      await page.getByRole('button', { name: 'Replay all matching…' }).click();
+      await expect(page.getByTestId('dry-run')).toBeVisible();
+      await checkA11y(page, `replay dialog (${theme})`);
+      await page.screenshot({ path: resolve(SHOTS, `dead-letters-dry-run-${theme}.png`) });
+      await page.keyboard.press('Escape');
+      await expect(page.getByTestId('dry-run')).toHaveCount(0);
+    } finally {
+      clearInterval(feeder);
+    }
+  });
+}
+
+async function checkA11y(page: Page, where: string) {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  const summary = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  expect(summary, `axe on ${where}`).toEqual([]);
+}
+
+void gql;
