@@ -73,11 +73,12 @@ export function Id({ value, to, full }: { value: string | null | undefined; to?:
 }
 
 /** Internal link that uses the router. */
-export function Link({ to, children, className }: { to: string; children: ReactNode; className?: string }) {
+export function Link({ to, children, className, title }: { to: string; children: ReactNode; className?: string; title?: string }) {
   return (
     <a
       href={to}
       className={className}
+      title={title}
       onClick={(e) => {
         if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
         e.preventDefault();
