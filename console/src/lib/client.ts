@@ -46,20 +46,24 @@ export interface Clients {
 export function createClients(cred: Credential | null): Clients {
   const status = new SocketStatus();
   let everConnected = false;
+  let abnormalClose = false;
   const ws = createWsClient({
     url: wsUrl(),
     lazy: true,
     lazyCloseTimeout: 3000,
     connectionParams: () => connectionParams(cred),
     retryAttempts: Number.POSITIVE_INFINITY,
-    shouldRetry: () => true,
+    // retry network failures and restarts; a refusal (4401 is never retried by graphql-ws, 4403 here)
+    // ends the subscription with an error the view shows instead of "reconnecting" forever
+    shouldRetry: (e) => !(typeof e === 'object' && e !== null && 'code' in e && (e as CloseEvent).code === 4403),
     retryWait: async (retries) => {
       await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** retries, 10000) * (0.75 + Math.random() / 2)));
     },
     on: {
-      connecting: () => status.set(everConnected ? 'reconnecting' : 'connecting'),
+      connecting: () => status.set(everConnected && abnormalClose ? 'reconnecting' : 'connecting'),
       connected: () => {
         everConnected = true;
+        abnormalClose = false;
         status.set('connected');
       },
       message: () => {
@@ -67,7 +71,9 @@ export function createClients(cred: Credential | null): Clients {
       },
       closed: (ev) => {
         const code = (ev as CloseEvent | undefined)?.code;
-        status.set(everConnected ? 'reconnecting' : 'closed', code ? `closed with code ${code}` : '');
+        // 1000: closed on purpose (no subscription left); anything else is a drop
+        abnormalClose = code !== 1000;
+        status.set(abnormalClose ? (everConnected ? 'reconnecting' : 'closed') : 'connecting', code ? `closed with code ${code}` : '');
       },
     },
   });

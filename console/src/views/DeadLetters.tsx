@@ -11,6 +11,7 @@ import { explainError } from '../lib/errors';
 import { formatNumber, humanize } from '../lib/format';
 import { useInterval, useTenantNames } from '../lib/hooks';
 import { parseJson } from '../lib/schemaCheck';
+import { download, toCsv } from '../lib/download';
 import { href, useUrlState } from '../lib/router';
 import { useSession } from '../lib/session';
 
@@ -156,6 +157,29 @@ export function DeadLetters() {
   }, 2000);
 
   const letters = list.data?.deadLetters.nodes ?? [];
+  // Esc folds the open letter (dialogs handle their own Esc first)
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && open && !action && !editing) setParams({ open: null }, true);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [open, action, editing, setParams]);
+  const exportRows = () =>
+    letters.map((l) => ({
+      event_id: l.eventId,
+      tenant_id: l.tenantId,
+      tenant: l.tenantName,
+      reason: l.reason,
+      first_path: l.errors[0]?.path ?? '',
+      first_message: l.errors[0]?.message ?? '',
+      status: l.status,
+      failed_at: l.failedAt,
+      attempts: l.attempts,
+      source: `${l.sourceTopic}/${l.sourcePartition}/${l.sourceOffset}`,
+      trace_id: l.traceId,
+      body: l.bodyStoredAsText ? l.bodyText : l.body,
+    }));
   const allSelected = letters.length > 0 && letters.every((l) => selected.has(l.eventId));
   const toggle = (id: string) =>
     setSelected((s) => {
@@ -267,6 +291,15 @@ export function DeadLetters() {
       <section className="panel" aria-labelledby="letters-h">
         <div className="panel-head">
           <h3 id="letters-h">Letters</h3>
+          <span className="actions export">
+            <button type="button" className="btn small" disabled={letters.length === 0} onClick={() => download('dead-letters.json', JSON.stringify(letters, null, 2), 'application/json')}>
+              Export JSON
+            </button>
+            <button type="button" className="btn small" disabled={letters.length === 0} onClick={() => download('dead-letters.csv', toCsv(exportRows()), 'text/csv')}>
+              Export CSV
+            </button>
+          </span>
+          <span className="spacer" />
           {admin ? (
             <div className="actions">
               <button type="button" className="btn primary" disabled={selected.size === 0} onClick={() => setAction({ kind: 'replay', ids: [...selected], label: `${selected.size} selected` })}>

@@ -112,6 +112,14 @@ export function LiveTail() {
     return () => cancelAnimationFrame(raf);
   }, [buffer]);
 
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') setOpen(null);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+
   const visible = useMemo(() => {
     const t = text.trim().toLowerCase();
     if (!t) return rows;
