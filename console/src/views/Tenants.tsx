@@ -230,7 +230,7 @@ export function Tenants() {
                           ) : null}
                         </div>
                         {t.schemas.length === 0 ? (
-                          <p className="muted">No JSON Schema: every well-formed event of this tenant is stored. A schema makes events of its type that do not match go to the dead letters as <code>schema_violation</code>.</p>
+                          <p className="muted">No JSON Schema: every well-formed event of this tenant is stored. A schema checks the payload of events of its type; those that do not match go to the dead letters as <code>schema_violation</code>.</p>
                         ) : (
                           <div className="schemas">
                             {t.schemas.map((s) => (
@@ -456,7 +456,7 @@ function ToggleDialog({ tenant, onClose, onDone }: { tenant: Tenant; onClose(): 
   );
 }
 
-const EXAMPLE_SCHEMA = { type: 'object', required: ['payload'], properties: { payload: { type: 'object', required: ['order_id'], properties: { order_id: { type: 'string' }, amount: { type: 'number', minimum: 0 } } } } };
+const EXAMPLE_SCHEMA = { type: 'object', required: ['order_id'], properties: { order_id: { type: 'string' }, amount: { type: 'number', minimum: 0 } } };
 
 function SchemaDialog({ tenant, eventType, schema, onClose, onSaved }: { tenant: Tenant; eventType: string; schema: unknown | null; onClose(): void; onSaved(): void }) {
   const [type, setType] = useState(eventType);
@@ -484,7 +484,7 @@ function SchemaDialog({ tenant, eventType, schema, onClose, onSaved }: { tenant:
         <label htmlFor="s-type">Event type</label>
         <input id="s-type" className="mono" required readOnly={!!eventType} value={type} onChange={(e) => setType(e.target.value)} aria-invalid={!typeOk} />
         {!typeOk && type ? <p className="form-error small">1–128 characters of A–Z a–z 0–9 _ . : -</p> : null}
-        <label htmlFor="s-schema">JSON Schema (applied to the whole event body: event_type, payload, …)</label>
+        <label htmlFor="s-schema">JSON Schema for the event's payload (failures point into /payload/…)</label>
         <textarea id="s-schema" className="mono editor" rows={16} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} aria-invalid={!valid} aria-describedby="s-status" />
         <div id="s-status" role="status" className="small">
           {parsed.error ? <p className="form-error">Not JSON: {parsed.error}</p> : null}
