@@ -49,8 +49,18 @@ export function App() {
   );
   useEffect(() => applyTheme(theme), [theme]);
 
-  const clients = useMemo(() => (cred ? createClients(cred) : null), [cred]);
-  useEffect(() => () => clients?.dispose(), [clients]);
+  // one client pair per credential, disposed when it changes (created in an effect so React's
+  // development double-mount disposes and recreates it instead of reusing a closed socket)
+  const [clients, setClients] = useState<Clients | null>(null);
+  useEffect(() => {
+    if (!cred) {
+      setClients(null);
+      return;
+    }
+    const c = createClients(cred);
+    setClients(c);
+    return () => c.dispose();
+  }, [cred]);
 
   const signOut = useCallback(() => {
     clearCredential();
@@ -61,8 +71,18 @@ export function App() {
   const { pathname } = useLocation();
   const view = viewOf(pathname);
 
+  // not signed in: keep the link the user opened so it is restored after signing in
+  useEffect(() => {
+    if (!cred && view !== 'sign-in') {
+      const next = location.pathname + location.search;
+      navigate(href('/sign-in', { next: next === '/' ? '' : next }), true);
+    }
+  }, [cred, view]);
+
   let body;
-  if (!cred || !clients || view === 'sign-in') {
+  if (cred && !clients && view !== 'sign-in') {
+    body = <Loading what="the console" />;
+  } else if (!cred || !clients || view === 'sign-in') {
     body = (
       <SignIn
         signedIn={!!cred}
@@ -75,11 +95,6 @@ export function App() {
         onSignOut={signOut}
       />
     );
-    if (!cred && view !== 'sign-in') {
-      // keep the link the user opened so it is restored after signing in
-      const next = location.pathname + location.search;
-      queueMicrotask(() => navigate(href('/sign-in', { next: next === '/' ? '' : next }), true));
-    }
   } else {
     body = (
       <Provider value={clients.urql}>

@@ -112,7 +112,7 @@ export function Overview() {
 
       <section className="stats-row" aria-label="Totals">
         <Stat label="Now" testId="live-rate" value={<span data-live={current ? 'true' : 'false'}>{current ? formatRate(current.ingest) : '—'}</span>} sub={admin ? (current ? `processed ${formatRate(current.processed)}` : 'waiting for the first sample') : 'your accepted events'} />
-        <Stat label={`Received (${window})`} testId="total-received" value={s ? formatNumber(s.received) : '—'} />
+        <Stat label={`Received (${window})`} testId="total-received" value={<span data-loaded={s ? 'true' : 'false'}>{s ? formatNumber(s.received) : '—'}</span>} />
         <Stat label={`Stored (${window})`} testId="total-stored" value={s ? formatNumber(s.stored) : '—'} />
         <Stat label={`Dead-lettered (${window})`} testId="total-dead" value={s ? formatNumber(s.deadLettered) : '—'} sub={s ? <a href={href('/dead-letters', { tenant: tenantId })}>open dead letters</a> : null} />
         <Stat label="DLQ rate" testId="dlq-rate" value={s ? formatPercent(s.dlqRate) : '—'} sub="dead-lettered ÷ received" />
