@@ -106,6 +106,7 @@ const DiscardMutation = graphql(`
 const REASONS: DlqReason[] = ['MISSING_FIELD', 'INVALID_TYPE', 'INVALID_VALUE', 'SCHEMA_VIOLATION', 'MALFORMED_ENVELOPE'];
 const STATUSES: DeadLetterStatus[] = ['PENDING', 'REPLAYED', 'DISCARDED'];
 const PAGE = 50;
+const SINCE: Record<string, number> = { '15m': 900, '1h': 3600, '24h': 86400, '7d': 604800 };
 
 type Letter = DeadLettersQuery['deadLetters']['nodes'][number];
 type Action = { kind: 'replay' | 'discard'; ids: string[] | null; body?: unknown; label: string };
@@ -121,7 +122,10 @@ export function DeadLetters() {
   const tenantId = admin ? params.get('tenant') || null : session.tenantId;
   const open = params.get('open');
 
-  const baseFilter: DeadLetterFilter = useMemo(() => ({ tenantId, status }), [tenantId, status]);
+  const since = SINCE[params.get('since') ?? ''] ? params.get('since')! : '';
+  // the window's start is fixed when the filter is chosen (a moving "now" would refetch every render)
+  const from = useMemo(() => (since ? new Date(Date.now() - SINCE[since] * 1000).toISOString() : null), [since]);
+  const baseFilter: DeadLetterFilter = useMemo(() => ({ tenantId, status, from }), [tenantId, status, from]);
   const filter: DeadLetterFilter = useMemo(() => ({ ...baseFilter, reasons: reason ? [reason] : null, path }), [baseFilter, reason, path]);
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const after = cursors[cursors.length - 1];
@@ -229,6 +233,17 @@ export function DeadLetters() {
               </option>
             ))}
             <option value="any">any status</option>
+          </select>
+        </label>
+        <label className="inline">
+          Failed{' '}
+          <select value={since} onChange={(e) => setParams({ since: e.target.value || null })}>
+            <option value="">any time</option>
+            {Object.keys(SINCE).map((k) => (
+              <option key={k} value={k}>
+                in the last {k}
+              </option>
+            ))}
           </select>
         </label>
         {path ? (
