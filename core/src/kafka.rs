@@ -18,6 +18,22 @@ pub const DLQ_PARTITIONS: i32 = 3;
 /// The processor's consumer group.
 pub const CONSUMER_GROUP: &str = "pulse-processor";
 
+/// `PULSE_TOPIC_RAW` (default [`TOPIC_RAW`]): the one place its name and default are read.
+pub fn raw_topic_from_env() -> String {
+    crate::config::string("PULSE_TOPIC_RAW", TOPIC_RAW)
+}
+
+/// `PULSE_TOPIC_DLQ` (default [`TOPIC_DLQ`]).
+pub fn dlq_topic_from_env() -> String {
+    crate::config::string("PULSE_TOPIC_DLQ", TOPIC_DLQ)
+}
+
+/// `PULSE_CONSUMER_GROUP` (default [`CONSUMER_GROUP`]): the processor's group, which the
+/// processor joins and the admin API watches (committed offsets, lag, members).
+pub fn consumer_group_from_env() -> String {
+    crate::config::string("PULSE_CONSUMER_GROUP", CONSUMER_GROUP)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
     #[error("kafka admin error: {0}")]
@@ -34,6 +50,31 @@ pub fn client_config(brokers: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", brokers);
     config
+}
+
+/// The settings of a producer that neither loses nor duplicates a record: every replica
+/// acknowledges (`acks=all`), retries are idempotent, records are compressed and batched briefly.
+/// Services add their own tuning (queue sizes, statistics) on top.
+pub fn producer_config(brokers: &str, delivery_timeout: Duration) -> ClientConfig {
+    let mut config = client_config(brokers);
+    config
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("compression.type", "lz4")
+        .set("linger.ms", "5")
+        .set(
+            "message.timeout.ms",
+            delivery_timeout.as_millis().to_string(),
+        );
+    config
+}
+
+/// A producer with [`producer_config`]: the processor's DLQ producer and operator replays.
+pub fn producer(
+    brokers: &str,
+    delivery_timeout: Duration,
+) -> Result<rdkafka::producer::FutureProducer, rdkafka::error::KafkaError> {
+    producer_config(brokers, delivery_timeout).create()
 }
 
 /// Creates `topics` (name, partitions) if they do not exist yet; existing topics are left alone.

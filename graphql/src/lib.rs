@@ -4,6 +4,8 @@
 //! tenant list, plus `/healthz`, `/readyz` and `/metrics`. Admin calls need
 //! `Authorization: Bearer $PULSE_ADMIN_TOKEN`.
 
+pub mod live;
+
 use std::time::Duration;
 
 use async_graphql::{
