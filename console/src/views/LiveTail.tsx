@@ -126,6 +126,7 @@ export function LiveTail() {
     return rows.filter((r) => r.eventId.includes(t) || (r.eventType ?? '').toLowerCase().includes(t) || (r.source ?? '').toLowerCase().includes(t) || (r.idempotencyKey ?? '').toLowerCase().includes(t));
   }, [rows, text]);
   const dropped = counts.serverDropped + counts.clientDropped;
+  const waiting = paused ? buffer.pending : 0;
 
   return (
     <div className="view">
@@ -141,6 +142,11 @@ export function LiveTail() {
         <span className={`small${dropped ? ' warn-text' : ''}`} data-testid="tail-dropped" title={`${formatNumber(counts.serverDropped)} skipped by the server (this subscriber fell behind), ${formatNumber(counts.clientDropped)} by the console (too fast to show, or paused)`}>
           {formatNumber(dropped)} dropped
         </span>
+        {paused ? (
+          <span className="small" data-testid="tail-waiting">
+            {formatNumber(waiting)} waiting (kept up to {formatNumber(QUEUE_CAP)})
+          </span>
+        ) : null}
         <div className="spacer" />
         <button type="button" className="btn primary" aria-pressed={paused} onClick={() => setPaused((p) => !p)} data-testid="pause">
           {paused ? '▶ Resume' : '❚❚ Pause'}
