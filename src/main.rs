@@ -1,11 +1,24 @@
 //! `pulse`: one binary for every Pulse service and the operator commands. It only parses
 //! arguments and calls into the service crates.
 
-use std::net::SocketAddr;
+mod cli_output;
+mod table;
+
+use std::{net::SocketAddr, process::ExitCode};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use pulse_core::{TenantStore, config::InfraConfig, db};
+use pulse_core::{
+    TenantStore,
+    admin::{
+        AdminError, Page, TenantRef,
+        dead_letters::{self, DeadLetterFilter, DeadLetterStatus, ReplayEdit, Replayer},
+        schemas,
+    },
+    config::InfraConfig,
+    db,
+    envelope::DlqReason,
+};
 use pulse_otel::{OtelConfig, names::service};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -80,6 +93,16 @@ enum SchemaCommand {
     List {
         #[arg(long)]
         tenant: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete the schema of one event type.
+    Delete {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        event_type: String,
     },
 }
 
@@ -97,6 +120,9 @@ enum DlqCommand {
         status: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Republish pending dead letters to events.raw with their original event id.
     #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "tenant"])))]
@@ -111,9 +137,28 @@ enum DlqCommand {
         #[arg(long, requires = "tenant")]
         reason: Option<String>,
         /// A file with a corrected body (with --id).
-        #[arg(long, requires = "id")]
+        #[arg(long, requires = "id", conflicts_with = "patch_file")]
         body_file: Option<std::path::PathBuf>,
+        /// A file with an RFC 7396 JSON merge patch applied to each body.
+        #[arg(long)]
+        patch_file: Option<std::path::PathBuf>,
         /// Show what would be replayed, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Mark pending dead letters as discarded (they will not be replayed).
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["id", "tenant"])))]
+    Discard {
+        /// The event id of one dead letter.
+        #[arg(long)]
+        id: Option<uuid::Uuid>,
+        /// Every pending dead letter of this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only those with this reason (with --tenant).
+        #[arg(long, requires = "tenant")]
+        reason: Option<String>,
+        /// Show what would be discarded, change nothing.
         #[arg(long)]
         dry_run: bool,
     },
@@ -129,7 +174,11 @@ enum TenantCommand {
         rate_limit_per_minute: Option<i32>,
     },
     /// List tenants (never their keys).
-    List,
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace a tenant's API key; prints the new key once.
     RotateKey {
         #[arg(long)]
@@ -156,12 +205,24 @@ enum TenantCommand {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(run(cli))
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // an operator error decides its own exit code; anything else is a plain failure
+            let code = e
+                .downcast_ref::<AdminError>()
+                .map_or(1, AdminError::exit_code);
+            eprintln!("error: {e:#}");
+            ExitCode::from(code)
+        }
+    }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -202,7 +263,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn schema(command: SchemaCommand) -> anyhow::Result<()> {
-    use pulse_processor::schema;
     let pool = connect().await?;
     match command {
         SchemaCommand::Set {
@@ -210,37 +270,56 @@ async fn schema(command: SchemaCommand) -> anyhow::Result<()> {
             event_type,
             file,
         } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let value: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not JSON", file.display()))?;
-            schema::set(&pool, &tenant, &event_type, &value).await?;
+            let value = read_json(&file)?;
+            schemas::set(&pool, &tenant, &event_type, &value).await?;
             println!(
                 "{}",
                 serde_json::json!({ "tenant": tenant, "event_type": event_type, "status": "set" })
             );
         }
-        SchemaCommand::List { tenant } => {
+        SchemaCommand::List { tenant, json } => {
+            let rows = schemas::list(&pool, tenant.as_deref().map(TenantRef::Name)).await?;
+            if json {
+                println!("{}", serde_json::to_value(rows)?);
+            } else {
+                print!("{}", cli_output::schemas(&rows));
+            }
+        }
+        SchemaCommand::Delete { tenant, event_type } => {
+            let deleted = schemas::delete(&pool, &tenant, &event_type).await?;
+            if !deleted {
+                return Err(AdminError::not_found(format!(
+                    "tenant {tenant:?} has no schema for {event_type:?}"
+                ))
+                .into());
+            }
             println!(
                 "{}",
-                serde_json::to_value(schema::list(&pool, tenant.as_deref()).await?)?
+                serde_json::json!({ "tenant": tenant, "event_type": event_type, "status": "deleted" })
             );
         }
     }
     Ok(())
 }
 
-fn parse_reason(reason: Option<&str>) -> anyhow::Result<Option<pulse_core::envelope::DlqReason>> {
+fn parse_reasons(reason: Option<&str>) -> Result<Option<Vec<DlqReason>>, AdminError> {
     reason
         .map(|r| {
-            pulse_core::envelope::DlqReason::parse(r)
-                .with_context(|| format!("unknown reason {r:?}"))
+            DlqReason::parse(r)
+                .map(|r| vec![r])
+                .ok_or_else(|| AdminError::bad_input(format!("unknown reason {r:?}")))
         })
         .transpose()
 }
 
+fn read_json(file: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|_| AdminError::bad_input(format!("{} is not JSON", file.display())).into())
+}
+
 async fn dlq(command: DlqCommand) -> anyhow::Result<()> {
-    use pulse_processor::dlq::{self, DlqFilter};
     let pool = connect().await?;
     match command {
         DlqCommand::List {
@@ -248,45 +327,64 @@ async fn dlq(command: DlqCommand) -> anyhow::Result<()> {
             reason,
             status,
             limit,
+            json,
         } => {
-            let filter = DlqFilter {
-                tenant,
-                reason: parse_reason(reason.as_deref())?,
-                status,
-                limit,
-                ..DlqFilter::default()
+            let filter = DeadLetterFilter {
+                tenant_name: tenant,
+                reasons: parse_reasons(reason.as_deref())?,
+                status: status.as_deref().map(DeadLetterStatus::parse).transpose()?,
+                ..DeadLetterFilter::default()
             };
-            println!(
-                "{}",
-                serde_json::to_value(dlq::list(&pool, &filter).await?)?
-            );
+            let page = Page::new(limit, None)?;
+            let letters: Vec<_> = dead_letters::list(&pool, &filter, &page)
+                .await?
+                .items
+                .into_iter()
+                .map(|(_, l)| l)
+                .collect();
+            if json {
+                println!("{}", serde_json::to_value(letters)?);
+            } else {
+                print!("{}", cli_output::dead_letters(&letters));
+            }
         }
         DlqCommand::Replay {
             id,
             tenant,
             reason,
             body_file,
+            patch_file,
             dry_run,
         } => {
-            let body = body_file
-                .map(|f| -> anyhow::Result<serde_json::Value> {
-                    let text = std::fs::read_to_string(&f)
-                        .with_context(|| format!("reading {}", f.display()))?;
-                    serde_json::from_str(&text)
-                        .with_context(|| format!("{} is not JSON", f.display()))
-                })
-                .transpose()?;
-            let filter = DlqFilter {
-                event_id: id,
-                tenant,
-                reason: parse_reason(reason.as_deref())?,
-                ..DlqFilter::default()
+            let edit = ReplayEdit {
+                body: body_file.as_deref().map(read_json).transpose()?,
+                patch: patch_file.as_deref().map(read_json).transpose()?,
+            };
+            let filter = DeadLetterFilter {
+                event_ids: id.map(|id| vec![id]),
+                tenant_name: tenant,
+                reasons: parse_reasons(reason.as_deref())?,
+                ..DeadLetterFilter::default()
             };
             let infra = InfraConfig::from_env();
-            let producer = dlq::producer(&infra.kafka_brokers, std::time::Duration::from_secs(10))?;
             let topic = pulse_core::config::string("PULSE_TOPIC_RAW", pulse_core::kafka::TOPIC_RAW);
-            let report =
-                dlq::replay(&pool, &producer, &topic, &filter, body.as_ref(), dry_run).await?;
+            let replayer = Replayer::new(&infra.kafka_brokers, &topic)?;
+            let report = dead_letters::replay(&pool, &replayer, &filter, &edit, dry_run).await?;
+            println!("{}", serde_json::to_value(report)?);
+        }
+        DlqCommand::Discard {
+            id,
+            tenant,
+            reason,
+            dry_run,
+        } => {
+            let filter = DeadLetterFilter {
+                event_ids: id.map(|id| vec![id]),
+                tenant_name: tenant,
+                reasons: parse_reasons(reason.as_deref())?,
+                ..DeadLetterFilter::default()
+            };
+            let report = dead_letters::discard(&pool, &filter, dry_run).await?;
             println!("{}", serde_json::to_value(report)?);
         }
     }
@@ -307,7 +405,14 @@ async fn tenant(command: TenantCommand) -> anyhow::Result<()> {
             let (tenant, key) = store.rotate_key(&name).await?;
             serde_json::json!({ "tenant_id": tenant.id, "name": tenant.name, "api_key": key.expose() })
         }
-        TenantCommand::List => serde_json::to_value(store.list().await?)?,
+        TenantCommand::List { json } => {
+            let tenants = store.list().await?;
+            if !json {
+                print!("{}", cli_output::tenants(&tenants));
+                return Ok(());
+            }
+            serde_json::to_value(tenants)?
+        }
         TenantCommand::SetLimits {
             name,
             rate_limit_per_minute,

@@ -1,7 +1,7 @@
 //! The load-test tenants: created or reused with high limits, and the uneven (Zipf-like) split
 //! of traffic over them.
 
-use pulse_core::{Secret, TenantStore, tenant::TenantError};
+use pulse_core::{Secret, TenantStore, admin::AdminError as TenantError};
 use uuid::Uuid;
 
 /// A tenant the run sends as, with the key it was just given.
@@ -45,7 +45,7 @@ async fn provision_one(
 ) -> Result<LoadTenant, TenantError> {
     let (tenant, api_key) = match store.create(name, Some(limits.rate_limit_per_minute)).await {
         Ok(created) => created,
-        Err(TenantError::NameTaken(_)) => {
+        Err(TenantError::Conflict(_)) => {
             store.set_disabled(name, false).await?;
             store.rotate_key(name).await?
         }

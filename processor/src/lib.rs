@@ -4,7 +4,7 @@
 //! - [`validate`]: the fixed rules and their reason codes
 //! - [`schema`]: per-tenant JSON Schemas per event type
 //! - [`store`]: the batch transaction (idempotent inserts, counted dead-letter upserts)
-//! - [`dlq`]: publishing, listing and replaying dead letters
+//! - [`dlq`]: publishing dead letters to `events.dlq`
 //! - [`metrics`]: RED metrics and consumer lag
 
 pub mod consumer;
@@ -142,8 +142,8 @@ pub async fn serve(
     consumer
         .subscribe(&[&config.raw_topic])
         .context("subscribing")?;
-    let dlq =
-        dlq::producer(brokers, Duration::from_secs(10)).context("creating the DLQ producer")?;
+    let dlq = pulse_core::kafka::producer(brokers, Duration::from_secs(10))
+        .context("creating the DLQ producer")?;
 
     let readiness = Readiness::new();
     let metrics = Arc::new(ProcessorMetrics::new(

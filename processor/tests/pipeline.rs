@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::{Harness, TRACEPARENT};
+use pulse_core::admin::{
+    dead_letters::{self as dlq, DeadLetterFilter, ReplayEdit, Replayer},
+    schemas,
+};
 use pulse_core::testkit::{self, CuttableProxy};
-use pulse_processor::dlq::{self, DlqFilter};
 use rdkafka::Message;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -285,13 +288,30 @@ async fn database_outage_dead_letters_nothing_and_recovers() {
     h.send(tenant.id, r#"{"event_type":"a","payload":{}}"#)
         .await;
     h.send(tenant.id, r#"{"payload":{}}"#).await;
-    testkit::eventually("readiness degraded", Duration::from_secs(30), || async {
+    let reason = testkit::eventually("readiness degraded", Duration::from_secs(30), || async {
         let r = h.http.get(p.url("/readyz")).send().await.ok()?;
         let v: Value = r.json().await.ok()?;
-        (v["status"] == "degraded").then_some(())
+        (v["status"] == "degraded").then(|| v["reason"].as_str().unwrap_or_default().to_owned())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        reason.contains("database_unavailable"),
+        "readiness says why: {reason}"
+    );
+    // several retries have failed (not a fixed sleep): still nothing written or dead-lettered
+    testkit::eventually("three retries", Duration::from_secs(30), || async {
+        let r = h.http.get(p.url("/readyz")).send().await.ok()?;
+        let v: Value = r.json().await.ok()?;
+        let attempt: u32 = v["reason"]
+            .as_str()?
+            .rsplit_once("attempt ")?
+            .1
+            .trim_end_matches(')')
+            .parse()
+            .ok()?;
+        (attempt >= 3).then_some(())
+    })
+    .await;
     assert_eq!(h.count("events").await, 0);
     assert_eq!(h.count("dead_letters").await, 0);
     let dlq = h.dlq_records().await;
@@ -315,7 +335,7 @@ async fn schema_violation_is_dead_lettered_and_replay_after_relaxing_stores_it_o
     let p = h.start(h.config()).await;
     let tenant = h.tenant().await;
     let strict = json!({"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number", "minimum": 0}}});
-    pulse_processor::schema::set(&h.db.pool, &tenant.name, "order.paid", &strict)
+    schemas::set(&h.db.pool, &tenant.name, "order.paid", &strict)
         .await
         .unwrap();
 
@@ -350,22 +370,23 @@ async fn schema_violation_is_dead_lettered_and_replay_after_relaxing_stores_it_o
     assert_eq!(stored, 1);
 
     let relaxed = json!({"type": "object", "required": ["amount"], "properties": {"amount": {"type": "number"}}});
-    pulse_processor::schema::set(&h.db.pool, &tenant.name, "order.paid", &relaxed)
+    schemas::set(&h.db.pool, &tenant.name, "order.paid", &relaxed)
         .await
         .unwrap();
     // let the processor's schema cache (200 ms in tests) expire
     tokio::time::sleep(Duration::from_millis(400)).await;
 
-    let producer = dlq::producer(&testkit::kafka_brokers(), Duration::from_secs(10)).unwrap();
-    let filter = DlqFilter {
-        tenant: Some(tenant.name.clone()),
-        ..DlqFilter::default()
+    let producer = Replayer::new(&testkit::kafka_brokers(), &h.raw).unwrap();
+    let filter = DeadLetterFilter {
+        tenant_name: Some(tenant.name.clone()),
+        ..DeadLetterFilter::default()
     };
-    let dry = dlq::replay(&h.db.pool, &producer, &h.raw, &filter, None, true)
+    let none = ReplayEdit::default();
+    let dry = dlq::replay(&h.db.pool, &producer, &filter, &none, true)
         .await
         .unwrap();
     assert_eq!((dry.selected, dry.replayed), (1, 0));
-    let report = dlq::replay(&h.db.pool, &producer, &h.raw, &filter, None, false)
+    let report = dlq::replay(&h.db.pool, &producer, &filter, &none, false)
         .await
         .unwrap();
     assert_eq!((report.selected, report.replayed), (1, 1));
@@ -379,7 +400,7 @@ async fn schema_violation_is_dead_lettered_and_replay_after_relaxing_stores_it_o
     assert_eq!(status, "replayed");
 
     // replaying again does nothing; the event stays stored once
-    let again = dlq::replay(&h.db.pool, &producer, &h.raw, &filter, None, false)
+    let again = dlq::replay(&h.db.pool, &producer, &filter, &none, false)
         .await
         .unwrap();
     assert_eq!((again.selected, again.replayed), (0, 0));
@@ -399,15 +420,25 @@ async fn replay_with_a_corrected_body_keeps_the_event_id() {
     h.wait_for_count("dead_letters", 1, Duration::from_secs(30))
         .await;
 
-    let producer = dlq::producer(&testkit::kafka_brokers(), Duration::from_secs(10)).unwrap();
-    let filter = DlqFilter {
-        event_id: Some(bad),
-        ..DlqFilter::default()
+    let producer = Replayer::new(&testkit::kafka_brokers(), &h.raw).unwrap();
+    let filter = DeadLetterFilter {
+        event_ids: Some(vec![bad]),
+        ..DeadLetterFilter::default()
     };
     let fixed = json!({"event_type": "a", "payload": {"items": [1]}});
-    let report = dlq::replay(&h.db.pool, &producer, &h.raw, &filter, Some(&fixed), false)
-        .await
-        .unwrap();
+    let with_body = |body: Value| ReplayEdit {
+        body: Some(body),
+        patch: None,
+    };
+    let report = dlq::replay(
+        &h.db.pool,
+        &producer,
+        &filter,
+        &with_body(fixed.clone()),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.replayed, 1);
     h.wait_for_count("events", 1, Duration::from_secs(30)).await;
     let (tenant_id, payload): (Uuid, Value) =
@@ -423,28 +454,20 @@ async fn replay_with_a_corrected_body_keeps_the_event_id() {
     let not_object = dlq::replay(
         &h.db.pool,
         &producer,
-        &h.raw,
         &filter,
-        Some(&json!([1])),
+        &with_body(json!([1])),
         false,
     )
     .await;
     assert!(not_object.is_err());
-    let by_tenant = DlqFilter {
-        tenant: Some(tenant.name.clone()),
-        ..DlqFilter::default()
+    let by_tenant = DeadLetterFilter {
+        tenant_name: Some(tenant.name.clone()),
+        ..DeadLetterFilter::default()
     };
     assert!(
-        dlq::replay(
-            &h.db.pool,
-            &producer,
-            &h.raw,
-            &by_tenant,
-            Some(&fixed),
-            false
-        )
-        .await
-        .is_err()
+        dlq::replay(&h.db.pool, &producer, &by_tenant, &with_body(fixed), false)
+            .await
+            .is_err()
     );
     p.stop().await;
 }
