@@ -113,8 +113,11 @@ async fn processor_health_and_shutdown() {
 #[tokio::test]
 async fn graphql_health_and_shutdown() {
     let db = TestDb::new().await;
-    let mut config = pulse_graphql::Config::from_env().unwrap();
-    config.infra = db.infra();
+    // PULSE_ADMIN_TOKEN has no default; a test brings its own
+    let mut config = pulse_graphql::Config::new(
+        db.infra(),
+        pulse_core::Secret::new("services-test-admin-token"),
+    );
     config.shutdown = TIMING;
     let (addr, token, handle) = start(|l, t| pulse_graphql::serve(config, l, t)).await;
     check_lifecycle(addr, token, handle).await;

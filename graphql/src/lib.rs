@@ -1,138 +1,129 @@
-//! The admin GraphQL API (and, later, the web console's static files).
+//! The admin GraphQL API and the web console, `pulse graphql` (port 8081).
 //!
-//! Today it answers `/graphql` (GraphiQL on GET, queries on POST) with the platform's version and
-//! tenant list, plus `/healthz`, `/readyz` and `/metrics`. Admin calls need
-//! `Authorization: Bearer $PULSE_ADMIN_TOKEN`.
+//! - [`auth`]: who is calling (admin token, tenant key, nobody) and what each may see
+//! - [`http`]: GraphQL over HTTP on `/graphql` (POST, GET, content negotiation, limits)
+//! - [`schema`]: the schema's assembly, its services and limits
+//! - [`query`], [`mutation`]: the root fields; the use cases behind them are `pulse_core::admin`
+//! - [`model`]: the object types (`Event` and `DeadLetter` are shared with the live feeds)
+//! - [`live`]: subscriptions over WebSocket, `pipeline`, lag and throughput history
+//! - [`health`]: every component's readiness for the `health` query
+//! - [`trace`]: traces from Jaeger's query API for `Event.trace` / `DeadLetter.trace`
+//! - [`observe`]: a SERVER span and RED metrics per operation
+//! - [`console`]: the console's static files and the offline GraphiQL page
+//! - [`errors`]: the error codes every error carries
 
+pub mod auth;
+pub mod console;
+pub mod errors;
+pub mod health;
+pub mod http;
 pub mod live;
+pub mod model;
+pub mod mutation;
+pub mod observe;
+pub mod query;
+pub mod schema;
+pub mod trace;
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, ErrorExtensions, Object, Schema, SimpleObject,
-};
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::{
-    Router,
-    extract::State,
-    http::HeaderMap,
-    response::{Html, IntoResponse},
-    routing::get,
-};
+use anyhow::Context as _;
+use axum::{Router, routing::get};
 use pulse_core::{
-    Secret, TenantStore,
+    ConfigError, Secret, TenantStore,
+    admin::dead_letters::Replayer,
     config::{self, InfraConfig},
-    health::{self, Readiness},
+    health::{self as service_health, Readiness},
     server::{self, ShutdownTiming},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::{
+    auth::AuthState,
+    console::ConsoleDir,
+    health::{HealthChecker, HealthTargets},
+    model::Links,
+    schema::{Limits, PulseSchema, Services},
+    trace::TraceClient,
+};
+
 /// Settings of the GraphQL service.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub infra: InfraConfig,
-    /// `PULSE_ADMIN_TOKEN` (default `pulse-admin`): bearer token for admin queries.
+    /// `PULSE_ADMIN_TOKEN` (required, no default): the admin's bearer token.
     pub admin_token: Secret,
     pub shutdown: ShutdownTiming,
+    /// `PULSE_GRAPHQL_INTROSPECTION` (default true).
+    pub introspection: bool,
+    /// `JAEGER_QUERY_URL` (default `http://127.0.0.1:16686`): Jaeger's query API.
+    pub jaeger_query_url: String,
+    /// `PULSE_JAEGER_UI_URL` (default `http://localhost:16686`): where trace links point.
+    pub jaeger_ui_url: String,
+    /// `PULSE_INGEST_URL` (default `http://127.0.0.1:8080/readyz`).
+    pub ingest_url: String,
+    /// `PULSE_PROCESSOR_URL` (default `http://127.0.0.1:8082/readyz`).
+    pub processor_url: String,
+    /// `PULSE_TOPIC_RAW` (default `events.raw`): where replays are published.
+    pub raw_topic: String,
+    /// `PULSE_CONSOLE_DIR` (default `console/dist`).
+    pub console: ConsoleDir,
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, pulse_core::ConfigError> {
+    /// Defaults for everything but the infrastructure and the admin token (for tests).
+    pub fn new(infra: InfraConfig, admin_token: Secret) -> Self {
+        Self {
+            infra,
+            admin_token,
+            shutdown: ShutdownTiming::default(),
+            introspection: true,
+            jaeger_query_url: "http://127.0.0.1:16686".into(),
+            jaeger_ui_url: "http://localhost:16686".into(),
+            ingest_url: "http://127.0.0.1:8080/readyz".into(),
+            processor_url: "http://127.0.0.1:8082/readyz".into(),
+            raw_topic: pulse_core::kafka::TOPIC_RAW.into(),
+            console: ConsoleDir::from_env(),
+        }
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let admin_token = std::env::var("PULSE_ADMIN_TOKEN")
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ConfigError {
+                name: "PULSE_ADMIN_TOKEN",
+                reason: "required and has no default: set it to a long random secret \
+                         (`make up` generates one into .run/admin-token)"
+                    .into(),
+            })?;
+        if admin_token.len() < 16 {
+            return Err(ConfigError {
+                name: "PULSE_ADMIN_TOKEN",
+                reason: "must be at least 16 characters".into(),
+            });
+        }
         Ok(Self {
-            infra: InfraConfig::from_env(),
-            admin_token: Secret::new(config::string("PULSE_ADMIN_TOKEN", "pulse-admin")),
             shutdown: ShutdownTiming::from_env()?,
+            introspection: config::var("PULSE_GRAPHQL_INTROSPECTION", true)?,
+            jaeger_query_url: config::string("JAEGER_QUERY_URL", "http://127.0.0.1:16686"),
+            jaeger_ui_url: config::string("PULSE_JAEGER_UI_URL", "http://localhost:16686"),
+            ingest_url: config::string("PULSE_INGEST_URL", "http://127.0.0.1:8080/readyz"),
+            processor_url: config::string("PULSE_PROCESSOR_URL", "http://127.0.0.1:8082/readyz"),
+            raw_topic: pulse_core::kafka::raw_topic_from_env(),
+            ..Self::new(InfraConfig::from_env(), Secret::new(admin_token))
         })
     }
 }
 
-/// The caller presented the admin token.
-struct Admin(bool);
-
-#[derive(SimpleObject)]
-struct TenantView {
-    id: String,
-    name: String,
-    api_key_prefix: String,
-    rate_limit_per_minute: i32,
-    idempotency_ttl_seconds: i32,
-    disabled: bool,
-}
-
-struct Query;
-
-#[Object]
-impl Query {
-    /// The running Pulse version.
-    async fn version(&self) -> &'static str {
-        env!("CARGO_PKG_VERSION")
-    }
-
-    /// Every tenant (admin only). Keys are never returned, only their prefix.
-    async fn tenants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TenantView>> {
-        if !ctx.data::<Admin>()?.0 {
-            return Err(async_graphql::Error::new("admin token required")
-                .extend_with(|_, e| e.set("code", "UNAUTHENTICATED")));
-        }
-        let store = ctx.data::<TenantStore>()?;
-        let tenants = store.list().await.map_err(|e| {
-            tracing::error!(error = %e, "listing tenants failed");
-            async_graphql::Error::new("internal error")
-                .extend_with(|_, e| e.set("code", "INTERNAL"))
-        })?;
-        Ok(tenants
-            .into_iter()
-            .map(|t| TenantView {
-                id: t.id.to_string(),
-                name: t.name,
-                api_key_prefix: t.api_key_prefix,
-                rate_limit_per_minute: t.rate_limit_per_minute,
-                idempotency_ttl_seconds: t.idempotency_ttl_seconds,
-                disabled: t.disabled_at.is_some(),
-            })
-            .collect())
-    }
-}
-
-type PulseSchema = Schema<Query, EmptyMutation, EmptySubscription>;
-
+/// What the HTTP handlers share; cheap to clone.
 #[derive(Clone)]
-struct AppState {
-    schema: PulseSchema,
-    admin_token: Secret,
-}
-
-async fn graphiql() -> impl IntoResponse {
-    Html(
-        async_graphql::http::GraphiQLSource::build()
-            .endpoint("/graphql")
-            .finish(),
-    )
-}
-
-async fn graphql_handler(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    req: GraphQLRequest,
-) -> GraphQLResponse {
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let admin = presented.is_some_and(|t| t == state.admin_token.expose());
-    state
-        .schema
-        .execute(req.into_inner().data(Admin(admin)))
-        .await
-        .into()
-}
-
-async fn console() -> Html<&'static str> {
-    Html(concat!(
-        "<!doctype html><title>Pulse</title><h1>Pulse</h1>",
-        "<p>The web console is not built yet. Use <a href=\"/graphql\">GraphiQL</a>.</p>"
-    ))
+pub struct AppState {
+    pub schema: PulseSchema,
+    pub auth: AuthState,
+    pub console: Arc<ConsoleDir>,
 }
 
 /// Runs the GraphQL service on `listener` until `shutdown` is cancelled.
@@ -142,29 +133,74 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy(config.infra.database_url.expose())?;
-    let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
-        .data(TenantStore::new(pool))
-        .limit_depth(16)
-        .finish();
-    let readiness = Readiness::new();
+        .max_connections(16)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_lazy_with(
+            pulse_core::db::connect_options(config.infra.database_url.expose())
+                .context("DATABASE_URL")?,
+        );
+    let replayer = Replayer::new(&config.infra.kafka_brokers, &config.raw_topic)
+        .context("creating the replay producer")?;
+    let health = HealthChecker::new(
+        HealthTargets {
+            ingest_url: config.ingest_url.clone(),
+            processor_url: config.processor_url.clone(),
+            jaeger_url: config.jaeger_query_url.clone(),
+            kafka_brokers: config.infra.kafka_brokers.clone(),
+        },
+        pool.clone(),
+        config.infra.redis_url.expose(),
+    );
+    let links = Links {
+        jaeger_ui: config.jaeger_ui_url.clone(),
+    };
+    let services = Services::new(
+        pool.clone(),
+        replayer,
+        TraceClient::new(&config.jaeger_query_url),
+        links,
+        health,
+    );
+    let live = live::Live::start(
+        live::LiveConfig::from_env(&config.infra)?,
+        pool.clone(),
+        shutdown.clone(),
+    )
+    .context("starting the live feeds")?;
+    let limits = Limits {
+        introspection: config.introspection,
+        ..Limits::default()
+    };
+    let schema = schema::build(services, Some(live), limits);
+    let auth = AuthState::new(&config.admin_token, TenantStore::new(pool));
     let state = AppState {
         schema,
-        admin_token: config.admin_token.clone(),
+        auth,
+        console: Arc::new(config.console.clone()),
     };
-    let app = Router::new()
-        .route("/", get(console))
-        .route("/graphql", get(graphiql).post(graphql_handler))
-        .with_state(state)
-        .merge(health::router(
+    let readiness = Readiness::new();
+    let app = router(state)
+        .merge(service_health::router(
             readiness.clone(),
-            std::sync::Arc::new(pulse_otel::render_metrics),
-        ));
+            Arc::new(pulse_otel::render_metrics),
+        ))
+        .layer(axum::middleware::from_fn(pulse_core::http_telemetry::track));
     tracing::info!(addr = %listener.local_addr()?, "graphql listening");
     readiness.set_ready();
     server::serve(app, listener, readiness, shutdown, config.shutdown).await?;
     tracing::info!("graphql stopped");
     Ok(())
+}
+
+/// `/graphql` (HTTP; WebSocket upgrades go to the live feeds) and the console at every other path.
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(http::get).post(http::post))
+        .fallback(console::serve)
+        .with_state(state)
+}
+
+/// The schema's SDL, as committed in `graphql/schema.graphql`.
+pub fn sdl() -> String {
+    schema::sdl()
 }

@@ -42,6 +42,8 @@ pub mod attr {
     pub const PULSE_EVENT_TYPE: &str = "pulse.event.type";
     pub const PULSE_DLQ_REASON: &str = "pulse.dlq.reason";
     pub const PULSE_OUTCOME: &str = "pulse.outcome";
+    pub const GRAPHQL_OPERATION_TYPE: &str = "graphql.operation.type";
+    pub const GRAPHQL_OPERATION_NAME: &str = "graphql.operation.name";
 }
 
 /// Metric names.
@@ -59,4 +61,7 @@ pub mod metric {
     pub const CONSUMER_LAG_RECORDS: &str = "pulse.consumer.lag";
     pub const CONSUMER_LAG_SECONDS: &str = "pulse.consumer.lag.seconds";
     pub const RATE_LIMIT_FALLBACK: &str = "pulse.rate_limit.fallback";
+    /// GraphQL operations by type, name and outcome (`pulse.outcome`: ok or the error code).
+    pub const GRAPHQL_OPERATIONS: &str = "pulse.graphql.operations";
+    pub const GRAPHQL_OPERATION_DURATION: &str = "pulse.graphql.operation.duration";
 }
