@@ -45,6 +45,63 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// What a failed statement says about the row it wrote: the one place that decides between
+/// dead-lettering a record and retrying its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The database refused the *content* of a row (SQLSTATE class 22 data exception, class 23
+    /// integrity violation, class 54 program limit such as `stack depth limit exceeded`): the same
+    /// row fails every time, so retrying cannot help; the row is isolated and dead-lettered.
+    Data,
+    /// Anything else (connection lost, server shutting down, out of resources, serialization
+    /// failure or deadlock, a timeout): retried with backoff, never dead-lettered.
+    Infrastructure,
+}
+
+impl Failure {
+    pub fn of(error: &sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::Database(db) => db
+                .code()
+                .map_or(Self::Infrastructure, |c| Self::of_sqlstate(&c)),
+            _ => Self::Infrastructure,
+        }
+    }
+
+    pub fn of_sqlstate(code: &str) -> Self {
+        match code.get(..2) {
+            Some("22" | "23" | "54") => Self::Data,
+            _ => Self::Infrastructure,
+        }
+    }
+}
+
+/// What the database refused, for a dead letter's error message: a fixed text per SQLSTATE and the
+/// code itself, never PostgreSQL's own message or detail (they may quote the offending value).
+pub fn refusal(error: &sqlx::Error) -> String {
+    let code = match error {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+        _ => None,
+    };
+    let code = code.as_deref().unwrap_or("?????");
+    let what = match code {
+        "54001" => "nesting deeper than PostgreSQL's stack allows (stack depth limit exceeded)",
+        "22003" => "a number outside PostgreSQL's numeric range (numeric value out of range)",
+        "22P05" => {
+            "a character PostgreSQL cannot store, such as \\u0000 (unsupported Unicode escape sequence)"
+        }
+        "22021" => "a byte sequence that is not valid UTF-8 (character not in repertoire)",
+        "22P02" => "text that is not valid JSON for jsonb (invalid input syntax)",
+        "22001" => "a value longer than its column allows (string data right truncation)",
+        "54000" => "a value past one of PostgreSQL's size limits (program limit exceeded)",
+        _ if code.starts_with("23") => {
+            "a value that breaks a table constraint (integrity constraint violation)"
+        }
+        _ => "a value PostgreSQL refused",
+    };
+    format!("PostgreSQL refused the value: {what} [SQLSTATE {code}]")
+}
+
 /// Applies every pending migration; applying twice is a no-op.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
@@ -52,7 +109,30 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_loopback;
+    use super::{Failure, is_loopback};
+
+    #[test]
+    fn content_errors_are_data_the_rest_infrastructure() {
+        for code in [
+            "22003", "22P02", "22P05", "22021", "23514", "23502", "54001", "54000",
+        ] {
+            assert_eq!(Failure::of_sqlstate(code), Failure::Data, "{code}");
+        }
+        // connection, shutdown, resources, serialization/deadlock, timeouts, syntax (a bug)
+        for code in [
+            "08006", "57P01", "53100", "53300", "40001", "40P01", "57014", "42601", "XX000",
+        ] {
+            assert_eq!(
+                Failure::of_sqlstate(code),
+                Failure::Infrastructure,
+                "{code}"
+            );
+        }
+        assert_eq!(
+            Failure::of(&sqlx::Error::PoolTimedOut),
+            Failure::Infrastructure
+        );
+    }
 
     #[test]
     fn loopback_hosts() {

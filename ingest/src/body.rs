@@ -9,6 +9,7 @@ use axum::{
     body::{Body, Bytes},
     http::{HeaderMap, header},
 };
+use pulse_core::json_limits::{self, MAX_JSON_DEPTH};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
@@ -54,15 +55,20 @@ pub async fn read_limited(
     })
 }
 
-/// Checks that `bytes` is one JSON object and returns it unparsed.
-pub fn json_object(bytes: &[u8]) -> Result<&RawValue, IngestError> {
+/// Checks that `bytes` is one JSON object nesting at most `max_depth` levels, and returns it
+/// unparsed.
+pub fn json_object(bytes: &[u8], max_depth: usize) -> Result<&RawValue, IngestError> {
     let raw: &RawValue =
         serde_json::from_slice(bytes).map_err(|e| IngestError::InvalidJson(describe(&e)))?;
-    if raw.get().starts_with('{') {
-        Ok(raw)
-    } else {
-        Err(IngestError::NotAnObject)
+    if !raw.get().starts_with('{') {
+        return Err(IngestError::NotAnObject);
     }
+    if json_limits::nesting_exceeds(bytes, max_depth) {
+        return Err(IngestError::NestingTooDeep {
+            limit: MAX_JSON_DEPTH,
+        });
+    }
+    Ok(raw)
 }
 
 /// A JSON error's position and kind, without echoing any of the input.
@@ -141,22 +147,41 @@ mod tests {
 
     #[test]
     fn objects_only() {
-        assert!(json_object(br#" {"a":1} "#).is_ok());
-        assert!(matches!(json_object(b"[1]"), Err(IngestError::NotAnObject)));
+        assert!(json_object(br#" {"a":1} "#, MAX_JSON_DEPTH).is_ok());
         assert!(matches!(
-            json_object(b"\"x\""),
+            json_object(b"[1]", MAX_JSON_DEPTH),
             Err(IngestError::NotAnObject)
         ));
         assert!(matches!(
-            json_object(b"{"),
+            json_object(b"\"x\"", MAX_JSON_DEPTH),
+            Err(IngestError::NotAnObject)
+        ));
+        assert!(matches!(
+            json_object(b"{", MAX_JSON_DEPTH),
             Err(IngestError::InvalidJson(_))
         ));
-        assert!(matches!(json_object(b""), Err(IngestError::InvalidJson(_))));
+        assert!(matches!(
+            json_object(b"", MAX_JSON_DEPTH),
+            Err(IngestError::InvalidJson(_))
+        ));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused() {
+        let deep = format!("{}1{}", r#"{"a":"#.repeat(129), "}".repeat(129));
+        assert!(matches!(
+            json_object(deep.as_bytes(), MAX_JSON_DEPTH),
+            Err(IngestError::NestingTooDeep { limit: 128 })
+        ));
+        let ok = format!("{}1{}", r#"{"a":"#.repeat(128), "}".repeat(128));
+        assert!(json_object(ok.as_bytes(), MAX_JSON_DEPTH).is_ok());
     }
 
     #[test]
     fn json_errors_do_not_echo_input() {
-        let Err(IngestError::InvalidJson(msg)) = json_object(b"{\"secret-token\": nope}") else {
+        let Err(IngestError::InvalidJson(msg)) =
+            json_object(b"{\"secret-token\": nope}", MAX_JSON_DEPTH)
+        else {
             panic!("expected invalid json");
         };
         assert!(!msg.contains("secret"), "{msg}");

@@ -28,6 +28,10 @@ pub enum IngestError {
     InvalidJson(String),
     #[error("body must be a JSON object")]
     NotAnObject,
+    #[error("JSON nests deeper than {limit} levels")]
+    NestingTooDeep { limit: usize },
+    #[error("the request was not received in time")]
+    RequestTimeout,
     #[error("batch body must be {{\"events\": [...]}} with at least one event")]
     InvalidBatch,
     #[error("Idempotency-Key must be 1 to 255 visible ASCII characters")]
@@ -59,6 +63,7 @@ impl IngestError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidJson(_)
             | Self::NotAnObject
+            | Self::NestingTooDeep { .. }
             | Self::InvalidBatch
             | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
@@ -67,6 +72,7 @@ impl IngestError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         }
     }
@@ -82,6 +88,8 @@ impl IngestError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidJson(_) => "invalid_json",
             Self::NotAnObject => "not_an_object",
+            Self::NestingTooDeep { .. } => "nesting_too_deep",
+            Self::RequestTimeout => "request_timeout",
             Self::InvalidBatch => "invalid_batch",
             Self::InvalidIdempotencyKey => "invalid_idempotency_key",
             Self::IdempotencyKeyReused => "idempotency_key_reused",

@@ -27,6 +27,7 @@ use opentelemetry::{
 use pulse_core::{
     Tenant,
     envelope::{EventEnvelope, id_text, record_headers},
+    json_limits::MAX_JSON_DEPTH,
 };
 use pulse_otel::names::{attr, service};
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,7 @@ async fn single(
     body::require_json(headers)?;
     let idempotency_key = body::idempotency_header(headers)?;
     let bytes = body::read_limited(headers, body, state.limits.max_body_bytes).await?;
-    let raw = body::json_object(&bytes)?;
+    let raw = body::json_object(&bytes, MAX_JSON_DEPTH)?;
 
     let keyed: Vec<KeyedItem> = idempotency_key
         .iter()
@@ -242,7 +243,8 @@ async fn batch(
 ) -> Result<Response, IngestError> {
     body::require_json(headers)?;
     let bytes = body::read_limited(headers, body, state.limits.max_batch_bytes).await?;
-    body::json_object(&bytes)?;
+    // `{"events":[…]}` adds two levels around each item
+    body::json_object(&bytes, MAX_JSON_DEPTH + 2)?;
     let parsed: BatchBody<'_> =
         serde_json::from_slice(&bytes).map_err(|_| IngestError::InvalidBatch)?;
     if parsed.events.is_empty() {

@@ -59,6 +59,10 @@ pub struct Config {
     /// `PULSE_KAFKA_COMPRESSION` (default `lz4`): producer compression codec (`none`, `lz4`,
     /// `snappy`, `zstd`, `gzip`).
     pub compression: String,
+    /// `PULSE_KAFKA_QUEUE_MAX_MESSAGES` (default 200000): most records waiting in the producer
+    /// for the broker's acknowledgement; past it a request is answered 503 at once instead of
+    /// queueing without bound.
+    pub queue_max_messages: u32,
     /// `PULSE_TOPIC_RAW` (default `events.raw`).
     pub raw_topic: String,
     /// `PULSE_AUTH_CACHE_TTL_MS` (default 30000): how long a known key is trusted without asking
@@ -88,6 +92,7 @@ impl Config {
             delivery_timeout: ms("PULSE_KAFKA_DELIVERY_TIMEOUT_MS", 5_000)?,
             linger: ms("PULSE_KAFKA_LINGER_MS", 5)?,
             compression: pulse_core::config::string("PULSE_KAFKA_COMPRESSION", "lz4"),
+            queue_max_messages: var("PULSE_KAFKA_QUEUE_MAX_MESSAGES", 200_000)?,
             raw_topic: pulse_core::config::string("PULSE_TOPIC_RAW", TOPIC_RAW),
             auth_cache_ttl: ms("PULSE_AUTH_CACHE_TTL_MS", 30_000)?,
             auth_negative_ttl: ms("PULSE_AUTH_NEGATIVE_TTL_MS", 5_000)?,
@@ -176,6 +181,7 @@ pub async fn serve(
         linger: config.linger,
         compression: config.compression.clone(),
         delivery_timeout: config.delivery_timeout,
+        queue_max_messages: config.queue_max_messages,
     })
     .context("creating the Kafka producer")?;
 
@@ -209,6 +215,15 @@ pub async fn serve(
     Ok(())
 }
 
+/// Gives the timeout layer's bare 408 the JSON error body every other error has.
+async fn json_timeout(response: axum::response::Response) -> axum::response::Response {
+    if response.status() == axum::http::StatusCode::REQUEST_TIMEOUT {
+        axum::response::IntoResponse::into_response(IngestError::RequestTimeout)
+    } else {
+        response
+    }
+}
+
 /// The ingest routes with their telemetry, limits and JSON fallbacks.
 pub fn router(state: AppState, readiness: Readiness, request_timeout: Duration) -> Router {
     Router::new()
@@ -225,5 +240,7 @@ pub fn router(state: AppState, readiness: Readiness, request_timeout: Duration) 
             axum::http::StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
+        // the timeout answers with an empty body; every error body is JSON
+        .layer(axum::middleware::map_response(json_timeout))
         .layer(axum::middleware::from_fn(http_telemetry::track))
 }

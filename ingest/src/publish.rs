@@ -67,6 +67,8 @@ pub struct PublisherConfig {
     pub linger: Duration,
     pub compression: String,
     pub delivery_timeout: Duration,
+    /// `queue.buffering.max.messages`: records queued or in flight before `QueueFull`.
+    pub queue_max_messages: u32,
 }
 
 #[derive(Clone)]
@@ -90,7 +92,10 @@ impl Publisher {
                 "message.timeout.ms",
                 config.delivery_timeout.as_millis().to_string(),
             )
-            .set("queue.buffering.max.messages", "200000")
+            .set(
+                "queue.buffering.max.messages",
+                config.queue_max_messages.max(1).to_string(),
+            )
             .set("queue.buffering.max.kbytes", "262144")
             .set("batch.num.messages", "10000")
             .set("statistics.interval.ms", "1000")

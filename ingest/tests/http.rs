@@ -167,6 +167,34 @@ async fn malformed_requests_get_json_errors() {
     assert_eq!(r.status(), 400);
     assert_error(&json_of(r).await, "not_an_object");
 
+    // nesting PostgreSQL could never store is refused at the door, in a batch item too
+    let deep = format!(
+        r#"{{"event_type":"a","payload":{}1{}}}"#,
+        r#"{"a":"#.repeat(128),
+        "}".repeat(128)
+    );
+    let r = h.post(&ingest, &key, &deep).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_error(&json_of(r).await, "nesting_too_deep");
+    let r = h
+        .http
+        .post(ingest.url("/events/batch"))
+        .header("x-api-key", key.expose())
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"events":[{EVENT},{deep}]}}"#))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_error(&json_of(r).await, "nesting_too_deep");
+    let fine = format!(
+        r#"{{"event_type":"a","payload":{}1{}}}"#,
+        r#"{"a":"#.repeat(126),
+        "}".repeat(126)
+    );
+    let r = h.post(&ingest, &key, &fine).send().await.unwrap();
+    assert_eq!(r.status(), 202, "128 levels in all are accepted");
+
     let big = format!(
         r#"{{"event_type":"a","payload":{{"x":"{}"}}}}"#,
         "x".repeat(5000)

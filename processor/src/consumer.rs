@@ -170,6 +170,21 @@ enum Outcome<'m> {
     DeadLetter(Box<(DeadLetterRow, DlqRecord)>),
 }
 
+/// What a dead letter is made of, whichever way its record failed.
+struct Failed {
+    tenant_id: Uuid,
+    event_id: Uuid,
+    received_at: Option<DateTime<Utc>>,
+    idempotency_key: Option<String>,
+    event_type: Option<String>,
+    /// The body for the `events.dlq` record.
+    body: serde_json::Value,
+    /// The body for the `dead_letters` row: the original JSON text, lossless.
+    stored_body: String,
+    source: SourcePosition,
+    trace_id: Option<String>,
+}
+
 /// A batch being validated and written in the background while the next one is read.
 struct Writing {
     task: tokio::task::JoinHandle<bool>,
@@ -395,13 +410,23 @@ impl Pipeline {
         shutdown: &CancellationToken,
     ) -> bool {
         self.metrics.retried(error.kind());
-        self.readiness.set_degraded();
         if *attempt == 0 {
             self.set_paused(true);
         }
         *attempt += 1;
+        self.readiness.set_degraded_because(format!(
+            "{what}: {} (attempt {})",
+            error.kind(),
+            *attempt
+        ));
         let delay = backoff(*attempt, self.config.max_backoff);
-        tracing::warn!(error = %error, attempt = *attempt, delay_ms = delay.as_millis() as u64, "{what}, retrying");
+        if *attempt == STUCK_AFTER {
+            // said once per batch, loudly: retries this long mean an operator should look
+            self.metrics.stuck(error.kind());
+            tracing::error!(error = %error, error_type = error.kind(), attempts = *attempt, "{what}: batch stuck, still retrying");
+        } else {
+            tracing::warn!(error = %error, attempt = *attempt, delay_ms = delay.as_millis() as u64, "{what}, retrying");
+        }
         tokio::select! {
             () = tokio::time::sleep(delay) => true,
             () = shutdown.cancelled() => false,
@@ -534,9 +559,18 @@ impl Pipeline {
                 "the Kafka record is not a Pulse event envelope",
             );
             let body = validate::body_for_dlq(bytes);
-            return Ok(self.dead_letter(
-                cx, tenant_id, event_id, None, None, body, &invalid, source, trace_id,
-            ));
+            let failed = Failed {
+                tenant_id,
+                event_id,
+                received_at: None,
+                idempotency_key: None,
+                event_type: None,
+                stored_body: body.to_string(),
+                body,
+                source,
+                trace_id,
+            };
+            return Ok(self.dead_letter(cx, failed, &invalid));
         };
         if span.is_recording() {
             // the event id only as the semantic conventions' `messaging.message.id`: a second copy
@@ -571,23 +605,24 @@ impl Pipeline {
                 source: valid.source,
                 idempotency_key: envelope.idempotency_key,
                 payload: valid.payload.get(),
+                body: envelope.body.get(),
                 trace_id,
                 partition: m.partition,
                 offset: m.offset,
             })),
             Err(invalid) => {
-                let body = validate::raw_body_for_dlq(envelope.body);
-                Ok(self.dead_letter(
-                    cx,
-                    envelope.tenant_id,
-                    envelope.event_id,
-                    Some(envelope.received_at),
-                    envelope.idempotency_key,
-                    body,
-                    &invalid,
-                    m.position(),
+                let failed = Failed {
+                    tenant_id: envelope.tenant_id,
+                    event_id: envelope.event_id,
+                    received_at: Some(envelope.received_at),
+                    idempotency_key: envelope.idempotency_key,
+                    event_type: validate::event_type_hint(envelope.body),
+                    body: validate::raw_body_for_dlq(envelope.body),
+                    stored_body: envelope.body.get().to_owned(),
+                    source: m.position(),
                     trace_id,
-                ))
+                };
+                Ok(self.dead_letter(cx, failed, &invalid))
             }
         }
     }
@@ -607,63 +642,161 @@ impl Pipeline {
         Ok(schema::check(validator, &payload))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn dead_letter(
-        &self,
-        cx: &Context,
-        tenant_id: Uuid,
-        event_id: Uuid,
-        received_at: Option<DateTime<Utc>>,
-        idempotency_key: Option<String>,
-        body: serde_json::Value,
-        invalid: &Invalid,
-        source: SourcePosition,
-        trace_id: Option<String>,
-    ) -> Outcome<'static> {
+    /// Turns a failed record into a dead letter (its row and its `events.dlq` record).
+    fn dead_letter(&self, cx: &Context, failed: Failed, invalid: &Invalid) -> Outcome<'static> {
         let reason = invalid.reason();
         cx.span()
             .set_attribute(KeyValue::new(attr::PULSE_DLQ_REASON, reason.as_str()));
         let errors: Vec<FieldError> = invalid.field_errors();
         let failed_at = Utc::now();
         let row = DeadLetterRow {
-            tenant_id,
-            event_id,
+            tenant_id: failed.tenant_id,
+            event_id: failed.event_id,
             reason,
             errors: serde_json::to_string(&errors).unwrap_or_else(|_| "[]".to_owned()),
-            body: body.to_string(),
-            idempotency_key,
-            received_at,
+            body: failed.stored_body,
+            event_type: failed.event_type,
+            idempotency_key: failed.idempotency_key,
+            received_at: failed.received_at,
             failed_at,
-            source_topic: source.topic.clone(),
-            source_partition: source.partition,
-            source_offset: source.offset,
-            trace_id: trace_id.clone(),
+            source_topic: failed.source.topic.clone(),
+            source_partition: failed.source.partition,
+            source_offset: failed.source.offset,
+            trace_id: failed.trace_id.clone(),
         };
         let record = DlqRecord {
-            event_id,
-            tenant_id,
-            received_at,
+            event_id: failed.event_id,
+            tenant_id: failed.tenant_id,
+            received_at: failed.received_at,
             failed_at,
             reason,
             errors,
-            body,
-            source,
+            body: failed.body,
+            source: failed.source,
             attempts: 1,
-            trace_id,
+            trace_id: failed.trace_id,
         };
         Outcome::DeadLetter(Box::new((row, record)))
     }
 
     /// Publishes the dead letters (waiting for acks), then writes rows and dead letters in one
-    /// transaction.
+    /// transaction. Event rows whose content PostgreSQL refuses become dead letters
+    /// (`invalid_value`) in that same transaction, so one hostile record never holds back the rest.
     async fn make_durable(&self, handled: &mut [Handled<'_>]) -> Result<(), InfraError> {
         let tracer = pulse_otel::tracer(service::PROCESSOR);
         // the rows are borrowed, not copied: a retried batch writes the same ones again
         let mut tx = store::begin(&self.pool).await?;
-        let attempts = store::next_attempts(&mut tx, &dead_rows(handled)).await?;
+        let dead: Vec<usize> = indices(handled, |o| matches!(o, Outcome::DeadLetter(_)));
+        self.publish_dead_letters(&tracer, &mut tx, handled, &dead)
+            .await?;
 
-        let mut deliveries = Vec::new();
-        for h in handled.iter_mut() {
+        let stored = indices(handled, |o| matches!(o, Outcome::Store(_)));
+        let mut db_spans = self.db_spans(&tracer, handled, stored.len());
+        let written = {
+            let events: Vec<&EventRow<'_>> = stored
+                .iter()
+                .filter_map(|&i| event_row(&handled[i]))
+                .collect();
+            let dead_rows: Vec<&DeadLetterRow> =
+                dead.iter().filter_map(|&i| dead_row(&handled[i])).collect();
+            store::write(&mut tx, &events, &dead_rows).await
+        };
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                end_failed(db_spans, "database_unavailable");
+                return Err(e.into());
+            }
+        };
+        let refused: Vec<usize> = written.refused.iter().map(|r| stored[r.index]).collect();
+        for (r, &i) in written.refused.iter().zip(&refused) {
+            if let Some(mut span) = db_spans[i].take() {
+                span.set_status(Status::error("row refused by the database"));
+                span.set_attribute(KeyValue::new(attr::ERROR_TYPE, "data_refused"));
+                span.end();
+            }
+            tracing::warn!(
+                partition = handled[i].partition,
+                error = %r.message,
+                "record refused by the database, dead-lettering it"
+            );
+            self.refuse(&mut handled[i], &r.message);
+        }
+        let result = async {
+            if !refused.is_empty() {
+                self.metrics.refused(refused.len() as u64);
+                self.publish_dead_letters(&tracer, &mut tx, handled, &refused)
+                    .await?;
+                let dead_rows: Vec<&DeadLetterRow> = refused
+                    .iter()
+                    .filter_map(|&i| dead_row(&handled[i]))
+                    .collect();
+                store::write(&mut tx, &[], &dead_rows).await?;
+            }
+            tx.commit().await?;
+            Ok::<_, InfraError>(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                for span in db_spans.into_iter().flatten() {
+                    let mut span = span;
+                    span.end();
+                }
+                self.metrics.stored(written.events_inserted);
+                Ok(())
+            }
+            Err(e) => {
+                end_failed(db_spans, e.kind());
+                Err(e)
+            }
+        }
+    }
+
+    /// Makes a stored record whose row PostgreSQL refused into a dead letter.
+    fn refuse(&self, h: &mut Handled<'_>, message: &str) {
+        let Outcome::Store(row) = &h.outcome else {
+            return;
+        };
+        let failed = Failed {
+            tenant_id: row.tenant_id,
+            event_id: row.event_id,
+            received_at: Some(row.received_at),
+            idempotency_key: row.idempotency_key.clone(),
+            event_type: Some(row.event_type.clone()),
+            body: validate::body_for_dlq(row.body.as_bytes()),
+            stored_body: row.body.to_owned(),
+            source: SourcePosition {
+                topic: self.span_names.raw_topic.to_string(),
+                partition: row.partition,
+                offset: row.offset,
+            },
+            trace_id: row.trace_id.clone(),
+        };
+        let invalid = Invalid::single(DlqReason::InvalidValue, "/payload", message);
+        h.outcome = self.dead_letter(&h.cx, failed, &invalid);
+    }
+
+    /// Publishes the dead letters at `which` to `events.dlq` with their attempt counts, each
+    /// under a PRODUCER span, and waits for every acknowledgement.
+    async fn publish_dead_letters(
+        &self,
+        tracer: &BoxedTracer,
+        tx: &mut store::Tx,
+        handled: &mut [Handled<'_>],
+        which: &[usize],
+    ) -> Result<(), InfraError> {
+        if which.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<&DeadLetterRow> = which
+            .iter()
+            .filter_map(|&i| dead_row(&handled[i]))
+            .collect();
+        let attempts = store::next_attempts(tx, &rows).await?;
+        let mut deliveries = Vec::with_capacity(which.len());
+        for &i in which {
+            let h = &mut handled[i];
             let Outcome::DeadLetter(dead) = &mut h.outcome else {
                 continue;
             };
@@ -685,7 +818,7 @@ impl Pipeline {
                     ),
                     KeyValue::new(attr::PULSE_DLQ_REASON, record.reason.as_str()),
                 ])
-                .start_with_context(&tracer, &h.cx);
+                .start_with_context(tracer, &h.cx);
             let send_cx = h.cx.with_span(send_span);
             let future = crate::dlq::enqueue(&self.dlq, &self.config.dlq_topic, record, &send_cx)?;
             deliveries.push(async move {
@@ -715,13 +848,18 @@ impl Pipeline {
         for r in futures::future::join_all(deliveries).await {
             r?;
         }
+        Ok(())
+    }
 
-        // one INSERT span per row, as a child of that event's CONSUMER span
-        let stored_count = handled
-            .iter()
-            .filter(|h| matches!(h.outcome, Outcome::Store(_)))
-            .count() as i64;
-        let db_spans: Vec<BoxedSpan> = handled
+    /// One INSERT span per record, as a child of its CONSUMER span (index = position in
+    /// `handled`; taken out when ended early).
+    fn db_spans(
+        &self,
+        tracer: &BoxedTracer,
+        handled: &[Handled<'_>],
+        stored_count: usize,
+    ) -> Vec<Option<BoxedSpan>> {
+        handled
             .iter()
             .map(|h| {
                 let (name, table) = match h.outcome {
@@ -736,38 +874,48 @@ impl Pipeline {
                 if matches!(h.outcome, Outcome::Store(_)) {
                     attributes.push(KeyValue::new(
                         attr::MESSAGING_BATCH_MESSAGE_COUNT,
-                        stored_count,
+                        stored_count as i64,
                     ));
                 }
-                tracer
-                    .span_builder(name)
-                    .with_kind(SpanKind::Client)
-                    .with_attributes(attributes)
-                    .start_with_context(&tracer, &h.cx)
+                Some(
+                    tracer
+                        .span_builder(name)
+                        .with_kind(SpanKind::Client)
+                        .with_attributes(attributes)
+                        .start_with_context(tracer, &h.cx),
+                )
             })
-            .collect();
-        let event_rows: Vec<&EventRow<'_>> = handled
-            .iter()
-            .filter_map(|h| match &h.outcome {
-                Outcome::Store(r) => Some(r),
-                Outcome::DeadLetter(_) => None,
-            })
-            .collect();
-        let result = async {
-            let written = store::write(&mut tx, &event_rows, &dead_rows(handled)).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(written)
-        }
-        .await;
-        for mut span in db_spans {
-            if result.is_err() {
-                span.set_status(Status::error("database write failed"));
-                span.set_attribute(KeyValue::new(attr::ERROR_TYPE, "database_unavailable"));
-            }
-            span.end();
-        }
-        self.metrics.stored(result?.events_inserted);
-        Ok(())
+            .collect()
+    }
+}
+
+/// Ends the database spans of a batch whose write failed.
+fn end_failed(spans: Vec<Option<BoxedSpan>>, error_type: &'static str) {
+    for mut span in spans.into_iter().flatten() {
+        span.set_status(Status::error("database write failed"));
+        span.set_attribute(KeyValue::new(attr::ERROR_TYPE, error_type));
+        span.end();
+    }
+}
+
+/// Positions of the records whose outcome matches.
+fn indices(handled: &[Handled<'_>], matches: impl Fn(&Outcome<'_>) -> bool) -> Vec<usize> {
+    (0..handled.len())
+        .filter(|&i| matches(&handled[i].outcome))
+        .collect()
+}
+
+fn event_row<'a, 'm>(h: &'a Handled<'m>) -> Option<&'a EventRow<'m>> {
+    match &h.outcome {
+        Outcome::Store(r) => Some(r),
+        Outcome::DeadLetter(_) => None,
+    }
+}
+
+fn dead_row<'a>(h: &'a Handled<'_>) -> Option<&'a DeadLetterRow> {
+    match &h.outcome {
+        Outcome::DeadLetter(d) => Some(&d.0),
+        Outcome::Store(_) => None,
     }
 }
 
@@ -783,17 +931,6 @@ fn next_offsets(batch: &[Record]) -> Vec<(String, i32, i64)> {
         .collect()
 }
 
-/// The batch's dead-letter rows, borrowed.
-fn dead_rows<'a>(handled: &'a [Handled<'_>]) -> Vec<&'a DeadLetterRow> {
-    handled
-        .iter()
-        .filter_map(|h| match &h.outcome {
-            Outcome::DeadLetter(d) => Some(&d.0),
-            Outcome::Store(_) => None,
-        })
-        .collect()
-}
-
 /// A stable id for a record that carries none, so its redelivery maps to the same dead letter.
 fn position_id(source: &SourcePosition) -> Uuid {
     Uuid::new_v5(
@@ -805,6 +942,9 @@ fn position_id(source: &SourcePosition) -> Uuid {
         .as_bytes(),
     )
 }
+
+/// Retries of one batch after which it is reported stuck (about a minute with the default cap).
+const STUCK_AFTER: u32 = 10;
 
 /// Exponential backoff from 100 ms, capped, with ±50 % jitter.
 fn backoff(attempt: u32, max: Duration) -> Duration {

@@ -69,6 +69,8 @@ pub struct ProcessorMetrics {
     dead_lettered: Counter<u64>,
     end_to_end: Histogram<f64>,
     retries: Counter<u64>,
+    stuck: Counter<u64>,
+    refused: Counter<u64>,
     topic: String,
     group: String,
     _lag_records: ObservableGauge<i64>,
@@ -149,6 +151,18 @@ impl ProcessorMetrics {
                 .u64_counter("pulse.processor.retries")
                 .with_description("Batches retried because PostgreSQL or Kafka was unavailable")
                 .build(),
+            stuck: meter
+                .u64_counter("pulse.processor.batches.stuck")
+                .with_description(
+                    "Batches that reached the stuck threshold of retries, by error class",
+                )
+                .build(),
+            refused: meter
+                .u64_counter("pulse.processor.records.refused")
+                .with_description(
+                    "Records PostgreSQL refused at write time (isolated from their batch and dead-lettered)",
+                )
+                .build(),
             topic: topic.to_owned(),
             group: group.to_owned(),
             _lag_records: lag_records,
@@ -192,5 +206,14 @@ impl ProcessorMetrics {
     pub fn retried(&self, cause: &'static str) {
         self.retries
             .add(1, &[KeyValue::new(attr::ERROR_TYPE, cause)]);
+    }
+
+    /// A batch has been retried `STUCK_AFTER` times: counted once per batch.
+    pub fn stuck(&self, cause: &'static str) {
+        self.stuck.add(1, &[KeyValue::new(attr::ERROR_TYPE, cause)]);
+    }
+
+    pub fn refused(&self, n: u64) {
+        self.refused.add(n, &[]);
     }
 }

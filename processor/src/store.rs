@@ -3,23 +3,21 @@
 //! after a crash or rebalance), the savepoint is rolled back and the batch goes through one
 //! multi-row `INSERT … SELECT FROM unnest(…) ON CONFLICT DO NOTHING`, so a redelivered record never
 //! makes a second row. Dead letters are written with one upsert that counts real attempts (a
-//! replay) but not redeliveries of the same Kafka record.
+//! replay) but not redeliveries of the same Kafka record. The per-minute counts `stats` reads are
+//! updated in the same transaction, from the rows actually inserted.
 //!
-//! Measured (`make bench` drain of 500k events, same machine, BENCHMARKS.md):
-//! - the `unnest` insert alone: 12.5k events/s traced, 15.6k untraced; PostgreSQL spent 46 µs of
-//!   CPU per event (the speculative insertion of `ON CONFLICT` probes the primary key before each
-//!   row and takes a speculative-insertion lock);
-//! - `COPY` first, `unnest` only on a conflict: 14.0k traced, 17.4k untraced, 38 µs per event;
-//! - `COPY` into a temporary staging table, then `INSERT … SELECT … ON CONFLICT DO NOTHING` from
-//!   it: slower than `unnest` alone (13.6–15.3k vs 15.9–16.3k untraced): a second pass over every
-//!   row and the conflict check stays;
-//! - `COPY` in the binary format instead of text: PostgreSQL 38–41 → 30–31 µs of CPU per event,
-//!   traced drains 20.7–22.1k → 24.5–24.7k events/s (alternating runs of 300k events).
+//! When PostgreSQL refuses the *content* of a row ([`Failure::Data`], e.g. a payload nested past
+//! its stack), the write is bisected under savepoints until the refused rows are found; they are
+//! handed back to the caller to be dead-lettered and every other row is written once. A dead
+//! letter whose body `jsonb` refuses is kept as text instead (`body_stored_as_text`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use pulse_core::envelope::DlqReason;
+use pulse_core::{
+    db::{self, Failure},
+    envelope::DlqReason,
+};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
@@ -36,6 +34,8 @@ pub struct EventRow<'a> {
     pub idempotency_key: Option<String>,
     /// The payload object as JSON text, exactly as the client sent it.
     pub payload: &'a str,
+    /// The whole body as sent, kept for a dead letter should PostgreSQL refuse the row.
+    pub body: &'a str,
     pub trace_id: Option<String>,
     pub partition: i32,
     pub offset: i64,
@@ -49,8 +49,11 @@ pub struct DeadLetterRow {
     pub reason: DlqReason,
     /// JSON array of `{path, message}`.
     pub errors: String,
-    /// The original body as JSON text.
+    /// The original body: JSON text, or (a record that is not JSON) a JSON string of its text.
+    /// Stored as `jsonb` when PostgreSQL takes it, else verbatim as text.
     pub body: String,
+    /// The body's `event_type` when it has a string one, for the per-minute counts.
+    pub event_type: Option<String>,
     pub idempotency_key: Option<String>,
     pub received_at: Option<DateTime<Utc>>,
     pub failed_at: DateTime<Utc>,
@@ -61,13 +64,35 @@ pub struct DeadLetterRow {
 }
 
 /// What a batch write changed.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Written {
     /// New rows in `events` (the rest were already there).
     pub events_inserted: u64,
     /// Rows in `dead_letters` created or counted as a new attempt.
     pub dead_letters_upserted: u64,
+    /// Event rows PostgreSQL refused, to be dead-lettered by the caller (nothing of theirs was
+    /// written).
+    pub refused: Vec<Refused>,
 }
+
+/// An event row whose content PostgreSQL refused.
+#[derive(Debug)]
+pub struct Refused {
+    /// Its position in the `events` slice given to [`write`].
+    pub index: usize,
+    /// What was refused, without any of the row's values ([`db::refusal`]).
+    pub message: String,
+}
+
+/// Inserted rows per (tenant, minute of receipt, event type): `(stored, dead_lettered)`.
+type Counts<'a> = HashMap<(Uuid, i64, &'a str), (i64, i64)>;
+
+fn minute_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(60) * 60
+}
+
+/// A batch's transaction.
+pub type Tx = Transaction<'static, Postgres>;
 
 /// Starts the batch transaction.
 pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
@@ -118,43 +143,174 @@ pub async fn next_attempts(
         .collect())
 }
 
-/// Writes the batch's rows inside `tx` (the caller commits).
-pub async fn write(
+/// Writes the batch's rows inside `tx` (the caller commits). Event rows PostgreSQL refuses are
+/// left out and returned in [`Written::refused`]; any other failure is returned as an error and
+/// the caller retries the whole batch.
+pub async fn write<'a>(
     tx: &mut Transaction<'static, Postgres>,
-    events: &[&EventRow<'_>],
-    dead: &[&DeadLetterRow],
+    events: &[&'a EventRow<'_>],
+    dead: &[&'a DeadLetterRow],
 ) -> Result<Written, sqlx::Error> {
     let mut written = Written::default();
+    let mut counts = Counts::new();
     if !events.is_empty() {
-        written.events_inserted = insert_events(tx, events).await?;
+        let mut isolate = Isolation::default();
+        written.events_inserted =
+            insert_events_isolating(tx, events, 0, &mut isolate, &mut counts).await?;
+        written.refused = isolate.refused;
     }
     if !dead.is_empty() {
-        written.dead_letters_upserted = upsert_dead_letters(tx, dead).await?;
+        written.dead_letters_upserted = upsert_dead_letters(tx, dead, &mut counts).await?;
+    }
+    if !counts.is_empty() {
+        add_counts(tx, &counts).await?;
     }
     Ok(written)
 }
 
-async fn insert_events(
+/// State of one bisection: savepoint names must be unique within the transaction.
+#[derive(Default)]
+struct Isolation {
+    savepoints: u32,
+    refused: Vec<Refused>,
+}
+
+impl Isolation {
+    fn next_savepoint(&mut self) -> String {
+        self.savepoints += 1;
+        format!("isolate_{}", self.savepoints)
+    }
+}
+
+/// Inserts `rows` under a savepoint; when PostgreSQL refuses the content of one of them, rolls
+/// back and bisects. A single refused row is recorded (at `base` + its index) instead of written.
+///
+/// Bisection rather than row-by-row retries: one hostile record in a 5,000-row batch is found in
+/// about 13 halvings, and a clean batch costs nothing extra (the savepoint doubles as the one the
+/// redelivery path needs).
+async fn insert_events_isolating<'a>(
     tx: &mut Transaction<'static, Postgres>,
-    rows: &[&EventRow<'_>],
+    rows: &[&'a EventRow<'_>],
+    base: usize,
+    isolate: &mut Isolation,
+    counts: &mut Counts<'a>,
 ) -> Result<u64, sqlx::Error> {
-    // Redeliveries are rare (a crash or a rebalance before offsets were stored), so the batch is
-    // first copied straight into `events`; only when a row is already there does the batch go
-    // again through the slower conflict-checking insert.
-    sqlx::query("savepoint copy_events")
-        .execute(&mut **tx)
-        .await?;
-    match copy_events(tx, rows).await {
+    let savepoint = isolate.next_savepoint();
+    execute(tx, &format!("savepoint {savepoint}")).await?;
+    match insert_events(tx, rows, &savepoint, counts).await {
         Ok(n) => Ok(n),
-        Err(e) if is_unique_violation(&e) => {
-            sqlx::query("rollback to savepoint copy_events")
-                .execute(&mut **tx)
-                .await?;
-            insert_events_on_conflict(tx, rows).await
+        Err(e) if Failure::of(&e) == Failure::Data => {
+            execute(tx, &format!("rollback to savepoint {savepoint}")).await?;
+            if let [_] = rows {
+                isolate.refused.push(Refused {
+                    index: base,
+                    message: db::refusal(&e),
+                });
+                return Ok(0);
+            }
+            let (left, right) = rows.split_at(rows.len() / 2);
+            let n = Box::pin(insert_events_isolating(tx, left, base, isolate, counts)).await?;
+            let m = Box::pin(insert_events_isolating(
+                tx,
+                right,
+                base + left.len(),
+                isolate,
+                counts,
+            ))
+            .await?;
+            Ok(n + m)
         }
         Err(e) => Err(e),
     }
 }
+
+async fn execute(tx: &mut Transaction<'static, Postgres>, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// `COPY` first; on a unique violation (a redelivery) back to `savepoint` and the
+/// conflict-checking insert. Counts what was inserted.
+async fn insert_events<'a>(
+    tx: &mut Transaction<'static, Postgres>,
+    rows: &[&'a EventRow<'_>],
+    savepoint: &str,
+    counts: &mut Counts<'a>,
+) -> Result<u64, sqlx::Error> {
+    // Redeliveries are rare (a crash or a rebalance before offsets were stored), so the batch is
+    // first copied straight into `events`; only when a row is already there does the batch go
+    // again through the slower conflict-checking insert.
+    match copy_events(tx, rows).await {
+        Ok(n) => {
+            for r in rows {
+                count_stored(counts, r);
+            }
+            Ok(n)
+        }
+        Err(e) if is_unique_violation(&e) => {
+            execute(tx, &format!("rollback to savepoint {savepoint}")).await?;
+            let inserted = insert_events_on_conflict(tx, rows).await?;
+            for r in rows {
+                if inserted.contains(&(r.tenant_id, r.event_id)) {
+                    count_stored(counts, r);
+                }
+            }
+            Ok(inserted.len() as u64)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn count_stored<'a>(counts: &mut Counts<'a>, r: &'a EventRow<'_>) {
+    let key = (r.tenant_id, minute_of(r.received_at), r.event_type.as_str());
+    counts.entry(key).or_default().0 += 1;
+}
+
+/// Adds the batch's counts to `event_counts_minute` in key order (two writers never wait on each
+/// other's rows in opposite orders), on one of a few shards per key (concurrent writers rarely
+/// wait on the same row at all).
+async fn add_counts(
+    tx: &mut Transaction<'static, Postgres>,
+    counts: &Counts<'_>,
+) -> Result<(), sqlx::Error> {
+    let mut keys: Vec<_> = counts.iter().collect();
+    keys.sort_by_key(|(k, _)| **k);
+    let shard: i16 = rand::random_range(0..COUNT_SHARDS);
+    let n = keys.len();
+    let mut tenant = Vec::with_capacity(n);
+    let mut minute = Vec::with_capacity(n);
+    let mut event_type = Vec::with_capacity(n);
+    let mut stored = Vec::with_capacity(n);
+    let mut dead = Vec::with_capacity(n);
+    for ((t, m, et), (s, d)) in keys {
+        tenant.push(*t);
+        minute.push(DateTime::<Utc>::from_timestamp(*m, 0).unwrap_or_default());
+        event_type.push(*et);
+        stored.push(*s);
+        dead.push(*d);
+    }
+    sqlx::query(
+        "insert into event_counts_minute as c (tenant_id, minute, event_type, shard, stored, dead_lettered) \
+         select t, m, et, $6, s, d \
+         from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::int8[], $5::int8[]) as u(t, m, et, s, d) \
+         on conflict (tenant_id, minute, event_type, shard) do update set \
+           stored = c.stored + excluded.stored, dead_lettered = c.dead_lettered + excluded.dead_lettered",
+    )
+    .bind(&tenant)
+    .bind(&minute)
+    .bind(&event_type)
+    .bind(&stored)
+    .bind(&dead)
+    .bind(shard)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Shards of a per-minute count row.
+const COUNT_SHARDS: i16 = 4;
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
@@ -249,10 +405,11 @@ fn pg_micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros() - POSTGRES_EPOCH_MICROS
 }
 
+/// Inserts the rows not stored yet; returns the (tenant, event) ids it inserted.
 async fn insert_events_on_conflict(
     tx: &mut Transaction<'static, Postgres>,
     rows: &[&EventRow<'_>],
-) -> Result<u64, sqlx::Error> {
+) -> Result<std::collections::HashSet<(Uuid, Uuid)>, sqlx::Error> {
     let n = rows.len();
     let mut tenant = Vec::with_capacity(n);
     let mut event = Vec::with_capacity(n);
@@ -278,14 +435,15 @@ async fn insert_events_on_conflict(
         partition.push(r.partition);
         offset.push(r.offset);
     }
-    let result = sqlx::query(
+    let inserted: Vec<(Uuid, Uuid)> = sqlx::query_as(
         "insert into events (tenant_id, event_id, event_type, occurred_at, received_at, processed_at, \
            source, idempotency_key, payload, trace_id, kafka_partition, kafka_offset) \
          select t, e, et, o, r, clock_timestamp(), s, i, p::jsonb, tr, kp, ko \
          from unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::text[], \
                      $7::text[], $8::text[], $9::text[], $10::int4[], $11::int8[]) \
            as u(t, e, et, o, r, s, i, p, tr, kp, ko) \
-         on conflict (tenant_id, event_id) do nothing",
+         on conflict (tenant_id, event_id) do nothing \
+         returning tenant_id, event_id",
     )
     .bind(&tenant)
     .bind(&event)
@@ -298,21 +456,61 @@ async fn insert_events_on_conflict(
     .bind(&trace)
     .bind(&partition)
     .bind(&offset)
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(result.rows_affected())
+    Ok(inserted.into_iter().collect())
 }
 
-async fn upsert_dead_letters(
+/// Upserts the dead letters under a savepoint. When PostgreSQL refuses one of them (its body as
+/// `jsonb`), they are written one by one and a refused body is kept as text.
+async fn upsert_dead_letters<'a>(
     tx: &mut Transaction<'static, Postgres>,
-    rows: &[&DeadLetterRow],
+    rows: &[&'a DeadLetterRow],
+    counts: &mut Counts<'a>,
+) -> Result<u64, sqlx::Error> {
+    execute(tx, "savepoint dead_letters").await?;
+    match upsert_dead_letters_as(tx, rows, BodyAs::Json, counts).await {
+        Ok(n) => return Ok(n),
+        Err(e) if Failure::of(&e) == Failure::Data => {
+            execute(tx, "rollback to savepoint dead_letters").await?;
+        }
+        Err(e) => return Err(e),
+    }
+    let mut n = 0;
+    for row in rows {
+        execute(tx, "savepoint dead_letter").await?;
+        match upsert_dead_letters_as(tx, &[*row], BodyAs::Json, counts).await {
+            Ok(m) => n += m,
+            Err(e) if Failure::of(&e) == Failure::Data => {
+                execute(tx, "rollback to savepoint dead_letter").await?;
+                n += upsert_dead_letters_as(tx, &[*row], BodyAs::Text, counts).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// How a dead letter's body is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyAs {
+    Json,
+    /// `body` null, the text in `body_text`, `body_stored_as_text` true.
+    Text,
+}
+
+async fn upsert_dead_letters_as<'a>(
+    tx: &mut Transaction<'static, Postgres>,
+    rows: &[&'a DeadLetterRow],
+    body_as: BodyAs,
+    counts: &mut Counts<'a>,
 ) -> Result<u64, sqlx::Error> {
     // one statement may not update a row twice: keep the last record per (tenant, event)
-    let mut last: HashMap<(Uuid, Uuid), &DeadLetterRow> = HashMap::with_capacity(rows.len());
+    let mut last: HashMap<(Uuid, Uuid), &'a DeadLetterRow> = HashMap::with_capacity(rows.len());
     for r in rows {
-        last.insert((r.tenant_id, r.event_id), r);
+        last.insert((r.tenant_id, r.event_id), *r);
     }
-    let rows: Vec<&DeadLetterRow> = last.into_values().collect();
+    let rows: Vec<&'a DeadLetterRow> = last.into_values().collect();
     let n = rows.len();
     let mut tenant = Vec::with_capacity(n);
     let mut event = Vec::with_capacity(n);
@@ -326,7 +524,7 @@ async fn upsert_dead_letters(
     let mut partition = Vec::with_capacity(n);
     let mut offset = Vec::with_capacity(n);
     let mut trace = Vec::with_capacity(n);
-    for r in rows {
+    for r in &rows {
         tenant.push(r.tenant_id);
         event.push(r.event_id);
         reason.push(r.reason.as_str());
@@ -340,20 +538,24 @@ async fn upsert_dead_letters(
         offset.push(r.source_offset);
         trace.push(r.trace_id.as_deref());
     }
-    let result = sqlx::query(
-        "insert into dead_letters as d (tenant_id, event_id, reason, errors, body, idempotency_key, received_at, \
-           failed_at, source_topic, source_partition, source_offset, trace_id) \
-         select t, e, rs, er::jsonb, b::jsonb, i, r, f, st, sp, so, tr \
+    let as_text = body_as == BodyAs::Text;
+    let upserted: Vec<(Uuid, Uuid, bool)> = sqlx::query_as(
+        "insert into dead_letters as d (tenant_id, event_id, reason, errors, body, body_text, body_stored_as_text, \
+           idempotency_key, received_at, failed_at, source_topic, source_partition, source_offset, trace_id) \
+         select t, e, rs, er::jsonb, case when $13 then null else b::jsonb end, case when $13 then b end, $13, \
+           i, r, f, st, sp, so, tr \
          from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], \
                      $8::timestamptz[], $9::text[], $10::int4[], $11::int8[], $12::text[]) \
            as u(t, e, rs, er, b, i, r, f, st, sp, so, tr) \
          on conflict (tenant_id, event_id) do update set \
            reason = excluded.reason, errors = excluded.errors, body = excluded.body, \
+           body_text = excluded.body_text, body_stored_as_text = excluded.body_stored_as_text, \
            failed_at = excluded.failed_at, source_topic = excluded.source_topic, \
            source_partition = excluded.source_partition, source_offset = excluded.source_offset, \
            trace_id = excluded.trace_id, attempts = d.attempts + 1, status = 'pending', updated_at = now() \
          where (d.source_topic, d.source_partition, d.source_offset) \
-           is distinct from (excluded.source_topic, excluded.source_partition, excluded.source_offset)",
+           is distinct from (excluded.source_topic, excluded.source_partition, excluded.source_offset) \
+         returning d.tenant_id, d.event_id, (xmax = 0) as inserted",
     )
     .bind(&tenant)
     .bind(&event)
@@ -367,9 +569,27 @@ async fn upsert_dead_letters(
     .bind(&partition)
     .bind(&offset)
     .bind(&trace)
-    .execute(&mut **tx)
+    .bind(as_text)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(result.rows_affected())
+    // a new row is a newly dead-lettered event; a new attempt of an existing one is not counted
+    let new: std::collections::HashSet<(Uuid, Uuid)> = upserted
+        .iter()
+        .filter(|(_, _, inserted)| *inserted)
+        .map(|(t, e, _)| (*t, *e))
+        .collect();
+    for r in rows {
+        if new.contains(&(r.tenant_id, r.event_id)) {
+            let at = r.received_at.unwrap_or(r.failed_at);
+            let key = (
+                r.tenant_id,
+                minute_of(at),
+                r.event_type.as_deref().unwrap_or(""),
+            );
+            counts.entry(key).or_default().1 += 1;
+        }
+    }
+    Ok(upserted.len() as u64)
 }
 
 #[cfg(test)]
@@ -403,6 +623,7 @@ mod tests {
             source: None,
             idempotency_key: Some("k".into()),
             payload: "{}",
+            body: "{}",
             trace_id: None,
             partition: 7,
             offset: 9,

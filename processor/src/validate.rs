@@ -3,7 +3,10 @@
 //! borrowed raw and only the small ones are decoded.
 
 use chrono::{DateTime, Utc};
-use pulse_core::envelope::{DlqReason, FieldError};
+use pulse_core::{
+    envelope::{DlqReason, FieldError},
+    json_limits::{self, MAX_JSON_DEPTH},
+};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -166,6 +169,15 @@ pub fn validate<'a>(
             );
             None
         }
+        Some(raw) if json_limits::nesting_exceeds(raw.get().as_bytes(), MAX_JSON_DEPTH - 1) => {
+            // ingest refuses these; an older record or a replay may still carry one
+            invalid.push(
+                DlqReason::InvalidValue,
+                "/payload",
+                format!("payload nests deeper than {} levels", MAX_JSON_DEPTH - 1),
+            );
+            None
+        }
         Some(raw) if has_nul_escape(raw.get()) => {
             invalid.push(
                 DlqReason::InvalidValue,
@@ -300,6 +312,21 @@ pub fn body_for_dlq(bytes: &[u8]) -> serde_json::Value {
         return v;
     }
     serde_json::Value::String(text)
+}
+
+/// The body's `event_type` when it is a string, whatever else is wrong with the body (for the
+/// per-minute counts of dead letters).
+pub fn event_type_hint(body: &RawValue) -> Option<String> {
+    #[derive(Deserialize)]
+    struct EventType<'a> {
+        #[serde(borrow, default, deserialize_with = "present")]
+        event_type: Option<&'a RawValue>,
+    }
+    let fields: EventType<'_> = serde_json::from_str(body.get()).ok()?;
+    fields
+        .event_type
+        .and_then(as_string)
+        .filter(|s| valid_event_type(s))
 }
 
 /// [`body_for_dlq`] for a body already known to be JSON.
