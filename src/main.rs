@@ -42,20 +42,21 @@ struct Cli {
 enum Command {
     /// Run the HTTP ingest service (POST /events).
     Ingest {
-        /// Address to listen on.
-        #[arg(long, env = "PULSE_INGEST_ADDR", default_value = "0.0.0.0:8080")]
+        /// Address to listen on. Loopback only by default: set 0.0.0.0:8080 (as the Docker
+        /// image does) to accept connections from other machines.
+        #[arg(long, env = "PULSE_INGEST_ADDR", default_value = "127.0.0.1:8080")]
         addr: SocketAddr,
     },
     /// Run the processor (events.raw -> PostgreSQL / dead letters).
     Processor {
         /// Address of the health and metrics endpoints.
-        #[arg(long, env = "PULSE_PROCESSOR_ADDR", default_value = "0.0.0.0:8082")]
+        #[arg(long, env = "PULSE_PROCESSOR_ADDR", default_value = "127.0.0.1:8082")]
         addr: SocketAddr,
     },
     /// Run the admin GraphQL API and web console.
     Graphql {
         /// Address to listen on.
-        #[arg(long, env = "PULSE_GRAPHQL_ADDR", default_value = "0.0.0.0:8081")]
+        #[arg(long, env = "PULSE_GRAPHQL_ADDR", default_value = "127.0.0.1:8081")]
         addr: SocketAddr,
     },
     /// Apply the database migrations (idempotent).

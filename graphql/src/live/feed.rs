@@ -19,23 +19,22 @@ use super::{
     tail::{Stamped, Tail},
 };
 
+/// Which items of a feed a subscriber wants, besides its tenant.
+pub type Predicate<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
+
 /// A subscriber's position in one feed.
-pub(crate) struct Feed<T, F> {
+pub struct Feed<T> {
     receiver: broadcast::Receiver<Arc<Stamped<T>>>,
     tenant: Option<Uuid>,
-    matches: F,
+    matches: Predicate<T>,
     last_tenant_seq: u64,
     missed: u64,
 }
 
-impl<T, F> Feed<T, F>
-where
-    T: LiveRecord,
-    F: Fn(&T) -> bool + Send + 'static,
-{
+impl<T: LiveRecord> Feed<T> {
     /// Joins `tail` from now on: items of `tenant` only (all tenants when `None`) for which
     /// `matches` holds.
-    pub(crate) fn new(tail: &Tail<T>, tenant: Option<Uuid>, matches: F) -> Self {
+    pub(crate) fn new(tail: &Tail<T>, tenant: Option<Uuid>, matches: Predicate<T>) -> Self {
         // subscribe first, then read the counter: every item numbered after the counter was read
         // is sent after this receiver exists, so it arrives (or is counted as missed)
         let receiver = tail.subscribe();
@@ -51,7 +50,7 @@ where
 
     /// The next matching item and how many this subscriber missed just before it; `None` when the
     /// feed has stopped (shutdown).
-    pub(crate) async fn next(&mut self) -> Option<(Arc<Stamped<T>>, u64)> {
+    pub async fn next(&mut self) -> Option<(Arc<Stamped<T>>, u64)> {
         loop {
             match self.receiver.recv().await {
                 Ok(stamped) => {

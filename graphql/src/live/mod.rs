@@ -24,11 +24,14 @@ pub mod tail;
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use pulse_core::envelope::DlqReason;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 pub use self::config::{LiveConfig, WsLimits};
 use self::{
+    feed::{Feed, Predicate},
     record::{LiveDeadLetter, LiveEvent},
     sampler::{Snapshot, Snapshots},
     tail::Tail,
@@ -104,6 +107,46 @@ impl Live {
             Ok(Ok(latest)) => latest.clone(),
             _ => self.snapshots.borrow().clone(),
         }
+    }
+
+    /// The accepted events read from now on: `tenant`'s only (every tenant's when `None`), of
+    /// one of `event_types` when given.
+    pub fn events(
+        &self,
+        tenant: Option<Uuid>,
+        event_types: Option<Vec<String>>,
+    ) -> Feed<LiveEvent> {
+        let matches: Predicate<LiveEvent> = match event_types {
+            Some(types) => Box::new(move |e: &LiveEvent| {
+                e.event_type().is_some_and(|t| types.iter().any(|w| w == t))
+            }),
+            None => Box::new(|_: &LiveEvent| true),
+        };
+        Feed::new(&self.events, tenant, matches)
+    }
+
+    /// The dead letters written from now on: `tenant`'s only (every tenant's when `None`), for
+    /// one of `reasons` when given.
+    pub fn dead_letters(
+        &self,
+        tenant: Option<Uuid>,
+        reasons: Option<Vec<DlqReason>>,
+    ) -> Feed<LiveDeadLetter> {
+        let matches: Predicate<LiveDeadLetter> = match reasons {
+            Some(reasons) => Box::new(move |d: &LiveDeadLetter| reasons.contains(&d.record.reason)),
+            None => Box::new(|_: &LiveDeadLetter| true),
+        };
+        Feed::new(&self.dead_letters, tenant, matches)
+    }
+
+    /// Every new pipeline snapshot, from the latest one on.
+    pub fn snapshots(&self) -> tokio::sync::watch::Receiver<Option<Arc<Snapshot>>> {
+        self.snapshots.clone()
+    }
+
+    /// The stored samples of the last `minutes` minutes (at most a day), oldest first.
+    pub async fn history(&self, minutes: i32) -> Result<Vec<history::Sample>, sqlx::Error> {
+        history::read(&self.pool, minutes).await
     }
 
     /// Subscribers of the `events` and `deadLetters` feeds right now.

@@ -7,7 +7,7 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use uuid::Uuid;
 
 /// A record a live feed carries: decoded from a Kafka message, owned by one tenant.
-pub(crate) trait LiveRecord: Send + Sync + 'static {
+pub trait LiveRecord: Send + Sync + 'static {
     fn decode(message: &BorrowedMessage<'_>) -> Result<Self, serde_json::Error>
     where
         Self: Sized;

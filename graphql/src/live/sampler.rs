@@ -143,7 +143,7 @@ struct Sampler {
     /// Configured with the watched group's id, only to read its committed offsets: it never
     /// subscribes, joins or commits.
     offsets: BaseConsumer,
-    /// No group at all: assigned to single offsets to read a record's timestamp.
+    /// Assigned to single offsets to read a record's timestamp; joins no group.
     peek: BaseConsumer,
     /// partition → (offset, timestamp in ms) of the last record peeked at.
     peeked: HashMap<i32, (i64, i64)>,
@@ -160,7 +160,10 @@ impl Sampler {
             c
         };
         let offsets = base().set("group.id", &config.group).create()?;
+        // a group id only so that librdkafka hands it the fetched records; never joined
+        let peek_group = format!("pulse-graphql-peek-{}", uuid::Uuid::new_v4().simple());
         let peek = base()
+            .set("group.id", &peek_group)
             .set("fetch.wait.max.ms", "50")
             .set("queued.min.messages", "1")
             .set("queued.max.messages.kbytes", "1024")

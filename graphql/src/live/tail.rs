@@ -1,5 +1,5 @@
 //! One Kafka tail reader per topic and process: it reads new records from the end of every
-//! partition (no consumer group, nothing committed, so it never disturbs the processor), decodes
+//! partition (assigned, never a group member, nothing committed: it never disturbs the processor), decodes
 //! each once, and fans it out through a bounded broadcast channel to every subscriber.
 //!
 //! The reader always runs; while nobody is subscribed it only fetches (records are not decoded),
@@ -72,7 +72,11 @@ impl<T: LiveRecord> Tail<T> {
         capacity: usize,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
+        // librdkafka delivers fetched records to the consumer queue only when a group id is set;
+        // a random one that is never joined (partitions are assigned, nothing is committed)
+        let group = format!("pulse-graphql-tail-{}", Uuid::new_v4().simple());
         let consumer: StreamConsumer = pulse_core::kafka::client_config(brokers)
+            .set("group.id", &group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("fetch.wait.max.ms", "100")
