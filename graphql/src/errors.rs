@@ -111,3 +111,32 @@ pub fn code_of(error: &async_graphql::Error) -> String {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Gives every error of `response` a code: async-graphql's own errors (parse, validation, input
+/// coercion, depth and complexity limits) are the caller's input; anything else without a code
+/// is an internal error whose text is replaced, so nothing internal reaches a client.
+pub fn normalize(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let input = error.path.is_empty()
+            || error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Invalid value for argument");
+        let code = if input {
+            Code::BadUserInput
+        } else {
+            tracing::error!(error = %error.message, "resolver error without a code");
+            error.message = "internal error".to_owned();
+            Code::Internal
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code.as_str());
+    }
+}

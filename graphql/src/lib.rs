@@ -69,13 +69,14 @@ pub struct Config {
     pub raw_topic: String,
     /// `PULSE_CONSOLE_DIR` (default `console/dist`).
     pub console: ConsoleDir,
+    /// The live feeds' topics, group and sampling (see [`live::LiveConfig`]).
+    pub live: live::LiveConfig,
 }
 
 impl Config {
     /// Defaults for everything but the infrastructure and the admin token (for tests).
     pub fn new(infra: InfraConfig, admin_token: Secret) -> Self {
         Self {
-            infra,
             admin_token,
             shutdown: ShutdownTiming::default(),
             introspection: true,
@@ -85,6 +86,8 @@ impl Config {
             processor_url: "http://127.0.0.1:8082/readyz".into(),
             raw_topic: pulse_core::kafka::TOPIC_RAW.into(),
             console: ConsoleDir::from_env(),
+            live: live::LiveConfig::new(infra.kafka_brokers.clone()),
+            infra,
         }
     }
 
@@ -105,7 +108,9 @@ impl Config {
                 reason: "must be at least 16 characters".into(),
             });
         }
+        let infra = InfraConfig::from_env();
         Ok(Self {
+            live: live::LiveConfig::from_env(&infra)?,
             shutdown: ShutdownTiming::from_env()?,
             introspection: config::var("PULSE_GRAPHQL_INTROSPECTION", true)?,
             jaeger_query_url: config::string("JAEGER_QUERY_URL", "http://127.0.0.1:16686"),
@@ -113,7 +118,7 @@ impl Config {
             ingest_url: config::string("PULSE_INGEST_URL", "http://127.0.0.1:8080/readyz"),
             processor_url: config::string("PULSE_PROCESSOR_URL", "http://127.0.0.1:8082/readyz"),
             raw_topic: pulse_core::kafka::raw_topic_from_env(),
-            ..Self::new(InfraConfig::from_env(), Secret::new(admin_token))
+            ..Self::new(infra, Secret::new(admin_token))
         })
     }
 }
@@ -161,12 +166,8 @@ pub async fn serve(
         links,
         health,
     );
-    let live = live::Live::start(
-        live::LiveConfig::from_env(&config.infra)?,
-        pool.clone(),
-        shutdown.clone(),
-    )
-    .context("starting the live feeds")?;
+    let live = live::Live::start(config.live.clone(), pool.clone(), shutdown.clone())
+        .context("starting the live feeds")?;
     let limits = Limits {
         introspection: config.introspection,
         ..Limits::default()

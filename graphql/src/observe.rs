@@ -12,10 +12,10 @@ use std::{
 };
 
 use async_graphql::{
-    Request, Response, ServerResult, ValidationResult, Variables,
+    Request, Response, ServerResult, Variables,
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-        NextRequest, NextValidation,
+        NextRequest,
     },
     parser::types::{ExecutableDocument, OperationType},
 };
@@ -112,7 +112,8 @@ impl Extension for ObserveRequest {
             }
             None => parent,
         };
-        let response = next.run(ctx).with_context(cx.clone()).await;
+        let mut response = next.run(ctx).with_context(cx.clone()).await;
+        crate::errors::normalize(&mut response);
         let (ty, name) = self
             .operation
             .lock()
@@ -193,13 +194,5 @@ impl Extension for ObserveRequest {
             }
         }
         Ok(document)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<async_graphql::ServerError>> {
-        next.run(ctx).await
     }
 }
