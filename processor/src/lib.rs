@@ -1,6 +1,11 @@
 //! The processor: turns `events.raw` into rows in PostgreSQL, exactly once per event.
 //!
-//! - [`consumer`]: the consume → validate → store loop, batching, offsets, retries
+//! - [`pipeline`]: the consume loop: batching, background writes, offsets stored in order
+//! - [`consumer`]: the Kafka consumer's context (lag statistics, commit before revocation)
+//! - `judge`: one record → an event row or a dead letter, under its CONSUMER span
+//! - `durable`: one batch → published dead letters + one transaction; refused rows dead-lettered
+//! - `retry`: infrastructure errors: backoff, paused partitions, readiness, stuck batches
+//! - [`spans`]: the per-event spans (CONSUMER, PRODUCER to `events.dlq`, CLIENT inserts)
 //! - [`validate`]: the fixed rules and their reason codes
 //! - [`schema`]: per-tenant JSON Schemas per event type
 //! - [`store`]: the batch transaction (idempotent inserts, counted dead-letter upserts)
@@ -9,9 +14,14 @@
 
 pub mod consumer;
 pub mod dlq;
+mod durable;
+mod judge;
 pub mod metrics;
+pub mod pipeline;
 pub mod record;
+mod retry;
 pub mod schema;
+pub mod spans;
 pub mod store;
 pub mod validate;
 
@@ -29,9 +39,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    consumer::{Pipeline, PipelineConfig, ProcessorContext, PulseConsumer, SpanNames},
+    consumer::{ProcessorContext, PulseConsumer},
     metrics::{Lag, ProcessorMetrics},
+    pipeline::{Pipeline, PipelineConfig},
     schema::SchemaCache,
+    spans::SpanNames,
 };
 
 /// Settings of the processor; see the README for every variable.
