@@ -3,16 +3,18 @@
 
 use std::time::Duration;
 
+use async_graphql::SimpleObject;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde::Serialize;
 
-/// One member of the watched consumer group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One member of the processor group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, SimpleObject)]
+#[graphql(name = "GroupMember")]
 pub struct Member {
     pub member_id: String,
     pub client_id: String,
     pub host: String,
-    /// Partitions of the watched topic assigned to it.
+    /// Partitions of the raw topic assigned to it
     pub partitions: Vec<i32>,
 }
 

@@ -4,6 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -15,14 +16,18 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Longest history a query may ask for, in minutes (24 h).
 pub const MAX_HISTORY_MINUTES: i32 = 1440;
 
-/// One stored sample.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// One stored sample of the pipeline.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow, SimpleObject)]
+#[graphql(name = "PipelineSample")]
 pub struct Sample {
     pub at: DateTime<Utc>,
     pub total_lag: i64,
     pub max_lag_seconds: f64,
+    #[graphql(name = "ingestPerSecond")]
     pub ingest_per_s: f64,
+    #[graphql(name = "processedPerSecond")]
     pub processed_per_s: f64,
+    #[graphql(name = "deadLetteredPerSecond")]
     pub dead_lettered_per_s: f64,
 }
 

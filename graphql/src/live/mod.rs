@@ -17,9 +17,12 @@ mod config;
 pub mod feed;
 pub mod group;
 pub mod history;
+mod pipeline;
 pub mod record;
 pub mod sampler;
+mod subscription;
 pub mod tail;
+pub mod ws;
 
 use std::{sync::Arc, time::Duration};
 
@@ -29,7 +32,11 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-pub use self::config::{LiveConfig, WsLimits};
+pub use self::{
+    config::{LiveConfig, WsLimits},
+    pipeline::{ConsumerLag, Pipeline, PipelineQuery},
+    subscription::{LiveDeadLetterFilter, LiveEventFilter, Subscription},
+};
 use self::{
     feed::{Feed, Predicate},
     record::{LiveDeadLetter, LiveEvent},

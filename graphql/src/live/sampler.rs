@@ -13,6 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 use rdkafka::{
     Offset, TopicPartitionList,
@@ -35,29 +36,29 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 const PEEK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One partition of the raw topic as the processor group sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, SimpleObject)]
 pub struct PartitionLag {
     pub partition: i32,
-    /// The high watermark: offset of the next record written.
+    /// The high watermark: offset of the next record written
     pub end_offset: i64,
-    /// The group's committed offset (the next record it will process); `None` before its first
-    /// commit, when it starts from the earliest record.
+    /// The group's committed offset (the next record it processes); null before its first commit
     pub committed_offset: Option<i64>,
-    /// Records written and not yet processed.
+    /// Records written and not processed yet
     pub lag: i64,
-    /// Age of the oldest unprocessed record; 0 when caught up.
+    /// Age of the oldest unprocessed record; 0 when caught up
     pub lag_seconds: f64,
 }
 
-/// Records per second, averaged over the last few seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Records per second, averaged over the last few seconds (5 s).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, SimpleObject)]
+#[graphql(name = "Throughput")]
 pub struct Rates {
     pub at: DateTime<Utc>,
-    /// Records written to the raw topic.
+    /// Records written to the raw topic (accepted by ingest)
     pub ingest_per_second: f64,
-    /// Records the group committed.
+    /// Records the processor group committed
     pub processed_per_second: f64,
-    /// Records written to the dead-letter topic.
+    /// Records written to the dead-letter topic
     pub dead_lettered_per_second: f64,
 }
 
