@@ -180,7 +180,7 @@ pub async fn serve(
         console: Arc::new(config.console.clone()),
     };
     let readiness = Readiness::new();
-    let app = router(state)
+    let app = router(state, config.live.ws)
         .merge(service_health::router(
             readiness.clone(),
             Arc::new(pulse_otel::render_metrics),
@@ -194,9 +194,11 @@ pub async fn serve(
 }
 
 /// `/graphql` (HTTP; WebSocket upgrades go to the live feeds) and the console at every other path.
-fn router(state: AppState) -> Router {
+fn router(state: AppState, ws_limits: live::WsLimits) -> Router {
+    let ws = live::ws::WsState::new(state.schema.clone(), state.auth.clone(), ws_limits);
+    let upgrades = axum::middleware::from_fn_with_state(ws, live::ws::middleware::<PulseSchema>);
     Router::new()
-        .route("/graphql", get(http::get).post(http::post))
+        .route("/graphql", get(http::get).post(http::post).layer(upgrades))
         .fallback(console::serve)
         .with_state(state)
 }

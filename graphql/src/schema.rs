@@ -18,7 +18,7 @@ use crate::{
     trace::TraceClient,
 };
 
-/// Every query root field. `live::PipelineQuery` (the `pipeline` field) joins when it lands.
+/// Every query root field.
 #[derive(MergedObject, Default)]
 pub struct Query(
     MetaQuery,
@@ -26,11 +26,12 @@ pub struct Query(
     EventQuery,
     DeadLetterQuery,
     StatsQuery,
+    live::PipelineQuery,
     AuditQuery,
 );
 
-/// The subscription root; `live::Subscription` once it lands.
-type Subscription = async_graphql::EmptySubscription;
+/// The subscription root: the live feeds.
+type Subscription = live::Subscription;
 
 /// Every mutation (admin only, each recorded in the audit log).
 #[derive(MergedObject, Default)]
