@@ -105,7 +105,7 @@ impl Publisher {
         Ok(Self {
             producer,
             topic: config.topic.as_str().into(),
-            span_name: format!("send {}", config.topic).into(),
+            span_name: pulse_otel::names::span::send(&config.topic).into(),
             health,
         })
     }

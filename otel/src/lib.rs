@@ -4,6 +4,7 @@
 //!
 //! - [`init`] sets everything up once per process and returns a guard that flushes on drop
 //! - [`export`] posts span batches to the OTLP/HTTP endpoint, encoded straight from the SDK's spans
+//!   (the default; `PULSE_OTLP_SPAN_EXPORTER=sdk` selects `opentelemetry-otlp`'s exporter instead)
 //! - [`propagation`] injects/extracts `traceparent` into/from Kafka record headers
 //! - [`names`] holds span, attribute and metric names as constants
 //! - [`logs`] formats log lines with the current `trace_id` / `span_id`
@@ -16,7 +17,7 @@ pub mod propagation;
 use std::{sync::OnceLock, time::Duration};
 
 use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::{
     Resource,
     metrics::{PeriodicReader, SdkMeterProvider},
@@ -30,6 +31,13 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitEx
 pub struct OtelConfig {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, the OTLP/HTTP base URL (default `http://127.0.0.1:4318`).
     pub otlp_endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as it is), else `{otlp_endpoint}/v1/traces`.
+    pub traces_endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, else `OTEL_EXPORTER_OTLP_TIMEOUT`, in milliseconds
+    /// (default 5000): how long one span export may take.
+    pub export_timeout: Duration,
+    /// `PULSE_OTLP_SPAN_EXPORTER`: which span exporter posts the batches.
+    pub span_exporter: SpanExporterKind,
     /// `OTEL_SDK_DISABLED=true` turns off span recording and OTLP export (logs and `/metrics` still
     /// work; trace context is still propagated).
     pub export: bool,
@@ -49,12 +57,42 @@ pub struct OtelConfig {
     pub span_queue: Option<usize>,
 }
 
+/// The span exporter, chosen by `PULSE_OTLP_SPAN_EXPORTER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanExporterKind {
+    /// `pulse` (default): [`export::OtlpHttpSpanExporter`], which encodes the protobuf straight
+    /// from the SDK's spans (measured cheaper; BENCHMARKS.md).
+    Pulse,
+    /// `sdk`: `opentelemetry-otlp`'s HTTP/protobuf exporter, the fallback should the SDK's span
+    /// internals change under the own exporter. It also honours `OTEL_EXPORTER_OTLP_*` variables
+    /// the own exporter does not read.
+    Sdk,
+}
+
 impl OtelConfig {
     pub fn from_env() -> Self {
-        let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// The configuration from `lookup` (a variable's value by name); blank values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let otlp_endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .unwrap_or_else(|| "http://127.0.0.1:4318".to_owned());
         Self {
-            otlp_endpoint: get("OTEL_EXPORTER_OTLP_ENDPOINT")
-                .unwrap_or_else(|| "http://127.0.0.1:4318".to_owned()),
+            traces_endpoint: get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                .unwrap_or_else(|| format!("{}/v1/traces", otlp_endpoint.trim_end_matches('/'))),
+            export_timeout: Duration::from_millis(
+                get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
+                    .or_else(|| get("OTEL_EXPORTER_OTLP_TIMEOUT"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(5_000),
+            ),
+            span_exporter: match get("PULSE_OTLP_SPAN_EXPORTER").as_deref().map(str::trim) {
+                Some(v) if v.eq_ignore_ascii_case("sdk") => SpanExporterKind::Sdk,
+                _ => SpanExporterKind::Pulse,
+            },
+            otlp_endpoint,
             export: !get("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")),
             sample_ratio: get("OTEL_TRACES_SAMPLER_ARG")
                 .and_then(|v| v.parse::<f64>().ok())
@@ -149,18 +187,35 @@ pub fn init(service_name: &'static str, config: &OtelConfig) -> Result<OtelGuard
     let mut meter_builder = SdkMeterProvider::builder().with_resource(resource);
 
     if config.export {
-        let base = config.otlp_endpoint.trim_end_matches('/');
-        let spans = export::OtlpHttpSpanExporter::new(
-            format!("{base}/v1/traces"),
-            export::headers_from_env(),
-            Duration::from_secs(5),
-        )
-        .map_err(OtelError::SpanExporter)?;
-        tracer_builder = tracer_builder.with_span_processor(
-            BatchSpanProcessor::builder(spans)
-                .with_batch_config(batch_config(config.span_queue))
-                .build(),
-        );
+        let batch = batch_config(config.span_queue);
+        tracer_builder = match config.span_exporter {
+            SpanExporterKind::Pulse => {
+                let spans = export::OtlpHttpSpanExporter::new(
+                    config.traces_endpoint.clone(),
+                    export::headers_from_env(),
+                    config.export_timeout,
+                )
+                .map_err(OtelError::SpanExporter)?;
+                tracer_builder.with_span_processor(
+                    BatchSpanProcessor::builder(spans)
+                        .with_batch_config(batch)
+                        .build(),
+                )
+            }
+            SpanExporterKind::Sdk => {
+                let spans = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_endpoint(config.traces_endpoint.clone())
+                    .with_timeout(config.export_timeout)
+                    .with_headers(export::headers_from_env().into_iter().collect())
+                    .build()?;
+                tracer_builder.with_span_processor(
+                    BatchSpanProcessor::builder(spans)
+                        .with_batch_config(batch)
+                        .build(),
+                )
+            }
+        };
     }
     if config.export && config.export_metrics {
         let base = config.otlp_endpoint.trim_end_matches('/');
@@ -248,4 +303,63 @@ pub fn service_tracer() -> Option<&'static global::BoxedTracer> {
 /// The meter every Pulse instrument is created from.
 pub fn meter() -> opentelemetry::metrics::Meter {
     global::meter("pulse")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> OtelConfig {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        OtelConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn traces_go_to_the_base_endpoint_unless_a_traces_endpoint_is_given() {
+        let c = config(&[]);
+        assert_eq!(c.traces_endpoint, "http://127.0.0.1:4318/v1/traces");
+        assert_eq!(c.export_timeout, Duration::from_secs(5));
+        assert_eq!(c.span_exporter, SpanExporterKind::Pulse);
+        let c = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]);
+        assert_eq!(c.traces_endpoint, "http://collector:4318/v1/traces");
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://traces:9999/custom",
+            ),
+        ]);
+        assert_eq!(
+            c.traces_endpoint, "http://traces:9999/custom",
+            "used as it is"
+        );
+    }
+
+    #[test]
+    fn the_traces_timeout_wins_over_the_general_one() {
+        let c = config(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "2000")]);
+        assert_eq!(c.export_timeout, Duration::from_secs(2));
+        let c = config(&[
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2000"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "750"),
+        ]);
+        assert_eq!(c.export_timeout, Duration::from_millis(750));
+    }
+
+    #[test]
+    fn the_sdk_exporter_is_selectable() {
+        assert_eq!(
+            config(&[("PULSE_OTLP_SPAN_EXPORTER", "sdk")]).span_exporter,
+            SpanExporterKind::Sdk
+        );
+        assert_eq!(
+            config(&[("PULSE_OTLP_SPAN_EXPORTER", "pulse")]).span_exporter,
+            SpanExporterKind::Pulse
+        );
+    }
 }

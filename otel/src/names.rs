@@ -9,13 +9,21 @@ pub mod service {
     pub const CLI: &str = "pulse-cli";
 }
 
-/// Span names (`{operation} {destination}` for messaging spans).
+/// Span names: `{operation} {destination}` for messaging spans (the topic is configurable, so
+/// these are built), `{operation} {table}` for database spans.
 pub mod span {
-    pub const SEND_RAW: &str = "send events.raw";
-    pub const PROCESS_RAW: &str = "process events.raw";
-    pub const SEND_DLQ: &str = "send events.dlq";
-    pub const INSERT_EVENTS: &str = "insert events";
-    pub const UPSERT_DEAD_LETTERS: &str = "upsert dead_letters";
+    /// The PRODUCER span of a record sent to `topic`.
+    pub fn send(topic: &str) -> String {
+        format!("send {topic}")
+    }
+
+    /// The CONSUMER span of a record read from `topic`.
+    pub fn process(topic: &str) -> String {
+        format!("process {topic}")
+    }
+
+    pub const INSERT_EVENTS: &str = "INSERT events";
+    pub const INSERT_DEAD_LETTERS: &str = "INSERT dead_letters";
 }
 
 /// Attribute keys.
@@ -27,7 +35,6 @@ pub mod attr {
     pub const MESSAGING_DESTINATION_PARTITION_ID: &str = "messaging.destination.partition.id";
     pub const MESSAGING_CONSUMER_GROUP_NAME: &str = "messaging.consumer.group.name";
     pub const MESSAGING_KAFKA_OFFSET: &str = "messaging.kafka.offset";
-    pub const MESSAGING_KAFKA_MESSAGE_KEY: &str = "messaging.kafka.message.key";
     pub const MESSAGING_MESSAGE_ID: &str = "messaging.message.id";
     pub const MESSAGING_BATCH_MESSAGE_COUNT: &str = "messaging.batch.message_count";
     pub const HTTP_ROUTE: &str = "http.route";

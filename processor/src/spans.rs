@@ -11,7 +11,7 @@ use opentelemetry::{
     trace::{SpanKind, Tracer as _},
 };
 use pulse_core::envelope::DlqReason;
-use pulse_otel::names::attr;
+use pulse_otel::names::{attr, span};
 
 use crate::{pipeline::PipelineConfig, record::Record};
 
@@ -33,8 +33,8 @@ impl SpanNames {
         Self {
             topic: StringValue::from(raw_topic.clone()),
             raw_topic,
-            process: format!("process {}", config.raw_topic),
-            send_dlq: format!("send {}", config.dlq_topic),
+            process: span::process(&config.raw_topic),
+            send_dlq: span::send(&config.dlq_topic),
             dlq_topic: shared(&config.dlq_topic),
             group: shared(&config.group),
         }
@@ -104,8 +104,8 @@ impl SpanNames {
         batch_rows: Option<i64>,
     ) -> BoxedSpan {
         let (name, collection) = match table {
-            Table::Events => ("INSERT events", "events"),
-            Table::DeadLetters => ("INSERT dead_letters", "dead_letters"),
+            Table::Events => (span::INSERT_EVENTS, "events"),
+            Table::DeadLetters => (span::INSERT_DEAD_LETTERS, "dead_letters"),
         };
         let mut attributes = vec![
             KeyValue::new(attr::DB_SYSTEM_NAME, "postgresql"),
