@@ -5,6 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 name="demo-$(date +%Y%m%d-%H%M%S)"
 tenant="$(./target/release/pulse tenant create --name "$name")"
 key="$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' <<<"$tenant")"
+admin_token="${PULSE_ADMIN_TOKEN:-$(cat .run/admin-token 2>/dev/null || echo '(see .run/admin-token)')}"
 cat <<TXT
 
 Pulse is up.
@@ -24,6 +25,13 @@ A tenant "$name" was created for you (its key is shown only now):
     -H 'Content-Type: application/json' \\
     -H "Idempotency-Key: order-\$RANDOM" \\
     -d '{"event_type":"order.created","payload":{"order_id":"o-1","amount":42}}'
+
+The GraphQL admin token (kept in .run/admin-token, mode 0600). In GraphiQL, open "Headers" and paste:
+
+  {"Authorization": "Bearer $admin_token"}
+
+  curl -s localhost:8081/graphql -H "Authorization: Bearer $admin_token" \\
+    -H 'Content-Type: application/json' -d '{"query":"{ tenants { name rateLimitPerMinute } }"}'
 
   make status | make logs | make down
 TXT

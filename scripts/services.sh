@@ -27,6 +27,21 @@ healthy() {
   curl -fsS --max-time 2 "http://127.0.0.1:$(port_of "$1")/healthz" >/dev/null 2>&1
 }
 
+# The GraphQL admin token has no built-in default: one random token is generated once into
+# .run/admin-token (mode 0600) and kept across restarts; PULSE_ADMIN_TOKEN in the environment wins.
+admin_token() {
+  local f="$RUN/admin-token"
+  if [[ -n "${PULSE_ADMIN_TOKEN:-}" ]]; then
+    printf '%s' "$PULSE_ADMIN_TOKEN"
+    return
+  fi
+  if [[ ! -s "$f" ]]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f")
+  fi
+  chmod 600 "$f"
+  cat "$f"
+}
+
 start_one() {
   local svc="$1" pid
   if pid="$(pid_of "$svc")"; then
@@ -34,9 +49,11 @@ start_one() {
     return 0
   fi
   echo "==> $svc: starting on :$(port_of "$svc")"
+  local token=""
+  [[ "$svc" == graphql ]] && token="$(admin_token)"
   # the bundled Jaeger takes traces but no metrics: metrics stay on /metrics unless told otherwise
   PULSE_LOG_FORMAT="${PULSE_LOG_FORMAT:-json}" OTEL_METRICS_EXPORTER="${OTEL_METRICS_EXPORTER:-prometheus}" \
-    nohup "$BIN" "$svc" >>"$RUN/logs/$svc.log" 2>&1 &
+    PULSE_ADMIN_TOKEN="$token" nohup "$BIN" "$svc" >>"$RUN/logs/$svc.log" 2>&1 &
   echo $! >"$RUN/pids/$svc.pid"
   for _ in $(seq 1 60); do
     if healthy "$svc"; then
