@@ -19,11 +19,12 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default = 50)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<AuditConnection> {
         require_admin(ctx)?;
-        let page = Page::new(first.into(), after.as_deref()).map_err(ApiError::from)?;
+        let page =
+            Page::new(first.unwrap_or(50).into(), after.as_deref()).map_err(ApiError::from)?;
         let paged = audit::list(&Services::of(ctx).pool, &page)
             .await
             .map_err(ApiError::from)?;

@@ -21,12 +21,13 @@ impl EventQuery {
         &self,
         ctx: &Context<'_>,
         filter: Option<EventFilter>,
-        #[graphql(default = 50)] first: i32,
+        #[graphql(default = 50)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<EventConnection> {
         let filter = filter.unwrap_or_default();
         let tenant = tenant_filter(ctx, filter.tenant_id)?;
-        let page = Page::new(first.into(), after.as_deref()).map_err(ApiError::from)?;
+        let page =
+            Page::new(first.unwrap_or(50).into(), after.as_deref()).map_err(ApiError::from)?;
         let paged = events::list(&Services::of(ctx).pool, &filter.to_core(tenant), &page)
             .await
             .map_err(ApiError::from)?;
