@@ -253,3 +253,91 @@ mod tests {
         assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
     }
 }
+
+/// A service started in-process on a free loopback port, the way `pulse <service>` runs it.
+/// Dropping it cancels the service (a test that panics leaves nothing running); [`Spawned::stop`]
+/// stops it and checks that it shut down cleanly and in time.
+pub struct Spawned {
+    pub addr: std::net::SocketAddr,
+    pub token: tokio_util::sync::CancellationToken,
+    handle: Option<tokio::task::JoinHandle<Result<(), String>>>,
+    name: &'static str,
+}
+
+impl Spawned {
+    /// Binds `127.0.0.1:0`, starts `serve(listener, token)` and waits until `/readyz` answers 200.
+    pub async fn start<F, Fut, E>(name: &'static str, serve: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener, tokio_util::sync::CancellationToken) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Debug,
+    {
+        let spawned = Self::start_unready(name, serve).await;
+        spawned.wait_ready().await;
+        spawned
+    }
+
+    /// [`Spawned::start`] without waiting for readiness (a service started while its
+    /// dependencies are down, say).
+    pub async fn start_unready<F, Fut, E>(name: &'static str, serve: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener, tokio_util::sync::CancellationToken) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Debug,
+    {
+        telemetry();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free loopback port");
+        let addr = listener.local_addr().expect("bound address");
+        let token = tokio_util::sync::CancellationToken::new();
+        let service = serve(listener, token.clone());
+        let handle = tokio::spawn(async move { service.await.map_err(|e| format!("{e:?}")) });
+        Self {
+            addr,
+            token,
+            handle: Some(handle),
+            name,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Waits (at most 30 s) until `/readyz` answers 200.
+    pub async fn wait_ready(&self) {
+        let url = self.url("/readyz");
+        eventually(
+            &format!("{} ready", self.name),
+            Duration::from_secs(30),
+            || {
+                let url = url.clone();
+                async move {
+                    let r = reqwest::get(&url).await.ok()?;
+                    (r.status() == 200).then_some(())
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Cancels the service and waits (at most 20 s) for it to return `Ok`.
+    pub async fn stop(mut self) {
+        self.token.cancel();
+        let handle = self.handle.take().expect("stopped once");
+        let result = tokio::time::timeout(Duration::from_secs(20), handle)
+            .await
+            .unwrap_or_else(|_| panic!("{} stops in time", self.name))
+            .expect("the service task did not panic");
+        if let Err(e) = result {
+            panic!("{} stopped with an error: {e}", self.name);
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}

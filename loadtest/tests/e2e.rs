@@ -2,39 +2,14 @@
 //! database, topics, consumer group and Redis prefix), then the reconciliation must find every
 //! accepted event stored exactly once.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use clap::Parser as _;
 use pulse_core::{
     server::ShutdownTiming,
-    testkit::{self, TestDb},
+    testkit::{self, Spawned, TestDb},
 };
 use pulse_loadtest::{Cli, Kind};
-use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
-
-struct Service {
-    addr: SocketAddr,
-    token: CancellationToken,
-    handle: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Service {
-    async fn stop(self, what: &str) {
-        self.token.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.handle)
-            .await
-            .unwrap_or_else(|_| panic!("{what} stops in time"))
-            .unwrap()
-            .unwrap();
-    }
-}
-
-async fn listener() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    (listener, addr)
-}
 
 fn shutdown_timing() -> ShutdownTiming {
     ShutdownTiming {
@@ -43,42 +18,20 @@ fn shutdown_timing() -> ShutdownTiming {
     }
 }
 
-/// Waits until `GET /readyz` on `addr` answers 200.
-async fn ready(what: &str, addr: SocketAddr) {
-    let http = reqwest::Client::new();
-    testkit::eventually(what, Duration::from_secs(30), || {
-        let http = http.clone();
-        async move {
-            let r = http
-                .get(format!("http://{addr}/readyz"))
-                .send()
-                .await
-                .ok()?;
-            (r.status() == 200).then_some(())
-        }
-    })
-    .await;
-}
-
-async fn start_ingest(db: &TestDb, raw: &str) -> Service {
+async fn start_ingest(db: &TestDb, raw: &str) -> Spawned {
     let mut config = pulse_ingest::Config::from_env().unwrap();
     config.infra = db.infra();
     config.raw_topic = raw.to_owned();
     config.redis_prefix = testkit::unique("lt:");
     config.create_topics = false;
     config.shutdown = shutdown_timing();
-    let (listener, addr) = listener().await;
-    let token = CancellationToken::new();
-    let handle = tokio::spawn(pulse_ingest::serve(config, listener, token.clone()));
-    ready("ingest ready", addr).await;
-    Service {
-        addr,
-        token,
-        handle,
-    }
+    Spawned::start("ingest", |listener, token| {
+        pulse_ingest::serve(config, listener, token)
+    })
+    .await
 }
 
-async fn start_processor(db: &TestDb, raw: &str, dlq: &str) -> Service {
+async fn start_processor(db: &TestDb, raw: &str, dlq: &str) -> Spawned {
     let mut config = pulse_processor::Config::from_env().unwrap();
     config.infra = db.infra();
     config.raw_topic = raw.to_owned();
@@ -87,15 +40,10 @@ async fn start_processor(db: &TestDb, raw: &str, dlq: &str) -> Service {
     config.session_timeout = Duration::from_secs(6);
     config.max_backoff = Duration::from_millis(500);
     config.shutdown = shutdown_timing();
-    let (listener, addr) = listener().await;
-    let token = CancellationToken::new();
-    let handle = tokio::spawn(pulse_processor::serve(config, listener, token.clone()));
-    ready("processor ready", addr).await;
-    Service {
-        addr,
-        token,
-        handle,
-    }
+    Spawned::start("processor", |listener, token| {
+        pulse_processor::serve(config, listener, token)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,6 +153,6 @@ async fn ten_seconds_of_mixed_load_lose_and_duplicate_nothing() {
     let summary = std::fs::read_to_string(run_dir.join("summary.html")).unwrap();
     assert!(summary.contains("reconciliation OK") && summary.contains("<svg"));
     println!("summary: {}", run_dir.join("summary.html").display());
-    processor.stop("processor").await;
-    ingest.stop("ingest").await;
+    processor.stop().await;
+    ingest.stop().await;
 }

@@ -1,7 +1,7 @@
 //! A real ingest on port 0 with its own database, topic and Redis prefix.
 #![allow(dead_code)]
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use pulse_core::{
     Secret, TenantStore,
@@ -9,29 +9,9 @@ use pulse_core::{
     testkit::{self, TestDb},
 };
 use rdkafka::{Message, message::OwnedMessage};
-use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
 
-pub struct Ingest {
-    pub addr: SocketAddr,
-    pub token: CancellationToken,
-    pub handle: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Ingest {
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub async fn stop(self) {
-        self.token.cancel();
-        tokio::time::timeout(Duration::from_secs(15), self.handle)
-            .await
-            .expect("ingest stops in time")
-            .unwrap()
-            .unwrap();
-    }
-}
+/// An ingest service started in-process (see `testkit::Spawned`).
+pub type Ingest = testkit::Spawned;
 
 pub struct Harness {
     pub db: TestDb,
@@ -77,28 +57,10 @@ impl Harness {
     }
 
     pub async fn start(&self, config: pulse_ingest::Config) -> Ingest {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let token = CancellationToken::new();
-        let handle = tokio::spawn(pulse_ingest::serve(config, listener, token.clone()));
-        let http = self.http.clone();
-        testkit::eventually("ingest ready", Duration::from_secs(20), || {
-            let http = http.clone();
-            async move {
-                let r = http
-                    .get(format!("http://{addr}/readyz"))
-                    .send()
-                    .await
-                    .ok()?;
-                (r.status() == 200).then_some(())
-            }
+        testkit::Spawned::start("ingest", |listener, token| {
+            pulse_ingest::serve(config, listener, token)
         })
-        .await;
-        Ingest {
-            addr,
-            token,
-            handle,
-        }
+        .await
     }
 
     pub async fn tenant(&self, rate_limit_per_minute: i32) -> (pulse_core::Tenant, Secret) {

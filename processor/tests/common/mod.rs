@@ -2,7 +2,7 @@
 //! that writes envelopes the way ingest does.
 #![allow(dead_code)]
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pulse_core::{
@@ -16,32 +16,12 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord},
 };
 use serde_json::value::RawValue;
-use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
-pub struct Processor {
-    pub addr: SocketAddr,
-    pub token: CancellationToken,
-    pub handle: JoinHandle<anyhow::Result<()>>,
-}
-
-impl Processor {
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    pub async fn stop(self) {
-        self.token.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.handle)
-            .await
-            .expect("processor stops in time")
-            .unwrap()
-            .unwrap();
-    }
-}
+/// A processor started in-process (see `testkit::Spawned`).
+pub type Processor = testkit::Spawned;
 
 pub struct Harness {
     pub db: TestDb,
@@ -94,16 +74,13 @@ impl Harness {
         c
     }
 
+    /// Starts a processor without waiting for readiness (some tests start one while its
+    /// database is unreachable).
     pub async fn start(&self, config: pulse_processor::Config) -> Processor {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let token = CancellationToken::new();
-        let handle = tokio::spawn(pulse_processor::serve(config, listener, token.clone()));
-        Processor {
-            addr,
-            token,
-            handle,
-        }
+        testkit::Spawned::start_unready("processor", |listener, token| {
+            pulse_processor::serve(config, listener, token)
+        })
+        .await
     }
 
     pub async fn tenant(&self) -> pulse_core::Tenant {
