@@ -93,12 +93,3 @@ pub async fn ensure_topics(brokers: &str, topics: &[(&str, i32)]) -> Result<(), 
     }
     Ok(())
 }
-
-/// Creates Pulse's two topics with their contracted partition counts.
-pub async fn ensure_pulse_topics(brokers: &str) -> Result<(), TopicError> {
-    ensure_topics(
-        brokers,
-        &[(TOPIC_RAW, RAW_PARTITIONS), (TOPIC_DLQ, DLQ_PARTITIONS)],
-    )
-    .await
-}

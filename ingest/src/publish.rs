@@ -110,14 +110,6 @@ impl Publisher {
         })
     }
 
-    pub fn health(&self) -> &BrokerHealth {
-        &self.health
-    }
-
-    pub fn topic(&self) -> &str {
-        &self.topic
-    }
-
     /// The topic as a span attribute value (shared, not copied).
     pub fn topic_value(&self) -> opentelemetry::StringValue {
         self.topic.clone().into()
