@@ -53,8 +53,8 @@ pub struct Config {
     /// `PULSE_KAFKA_DELIVERY_TIMEOUT_MS` (default 5000): longest wait for a broker ack.
     pub delivery_timeout: Duration,
     /// `PULSE_KAFKA_LINGER_MS` (default 5, Kafka 4's own producer default): producer batching
-    /// delay. Against 2 ms, the broker's CPU per single event fell from ~70 to ~45 µs (fuller
-    /// produce requests) and single-event throughput rose ~10 %, for ~3 ms more latency.
+    /// delay. Fuller produce requests cost the broker less CPU per event, for a few milliseconds
+    /// of latency (the figures are in BENCHMARKS.md).
     pub linger: Duration,
     /// `PULSE_KAFKA_COMPRESSION` (default `lz4`): producer compression codec (`none`, `lz4`,
     /// `snappy`, `zstd`, `gzip`).
