@@ -235,7 +235,7 @@ function Shell({ session, version, view, children }: { session: Session | null; 
         </div>
       </header>
       <main id="main" tabIndex={-1}>
-        <h1 className="sr-only">{label}</h1>
+        <h1 className="sr-only">Pulse console</h1>
         {children}
       </main>
       <footer className="footer muted small">

@@ -35,7 +35,9 @@ const LIVE_TAIL_QUERY = stringifyDocument(LiveTailDoc);
 
 type TailEvent = LiveTailSubscription['events'];
 
-export const ROW_CAP = 100;
+export const ROW_CAP = 200;
+/** Rows drawn while live (about two screens); all ROW_CAP rows are drawn when paused, to scroll through. */
+const LIVE_ROWS = 40;
 /** Events kept waiting for the next render: 2.5 s at 2,000 events/s (a hidden tab gets no frames). */
 const QUEUE_CAP = 5000;
 const RENDER_EVERY_MS = 100;
@@ -122,9 +124,10 @@ export function LiveTail() {
 
   const visible = useMemo(() => {
     const t = text.trim().toLowerCase();
-    if (!t) return rows;
-    return rows.filter((r) => r.eventId.includes(t) || (r.eventType ?? '').toLowerCase().includes(t) || (r.source ?? '').toLowerCase().includes(t) || (r.idempotencyKey ?? '').toLowerCase().includes(t));
-  }, [rows, text]);
+    const limit = paused ? ROW_CAP : LIVE_ROWS;
+    if (!t) return rows.length > limit ? rows.slice(0, limit) : rows;
+    return rows.filter((r) => r.eventId.includes(t) || (r.eventType ?? '').toLowerCase().includes(t) || (r.source ?? '').toLowerCase().includes(t) || (r.idempotencyKey ?? '').toLowerCase().includes(t)).slice(0, limit);
+  }, [rows, text, paused]);
   const dropped = counts.serverDropped + counts.clientDropped;
   const waiting = paused ? buffer.pending : 0;
 
@@ -219,7 +222,9 @@ export function LiveTail() {
               </tbody>
             </table>
           )}
-          <p className="muted small">Newest first; the last {ROW_CAP} events stay on screen (the view refreshes 10 times a second, so at high rates most events scroll past unseen; “dropped” counts only events the console never received or could not keep).</p>
+          <p className="muted small">
+            Newest first. Live, the newest {LIVE_ROWS} are drawn, 10 times a second; pause to scroll through the last {ROW_CAP}. At high rates most events pass unseen — “dropped” counts only events the console never received or could not keep.
+          </p>
         </section>
         {open ? (
           <aside className="panel tail-detail" aria-label="Event details">
