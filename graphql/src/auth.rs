@@ -122,34 +122,6 @@ fn bearer(value: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_tokens_are_parsed() {
-        assert_eq!(bearer("Bearer abc"), Some("abc"));
-        assert_eq!(bearer("bearer  abc "), Some("abc"));
-        assert_eq!(bearer("Basic abc"), None);
-        assert_eq!(bearer("Bearer "), None);
-        assert_eq!(bearer("abc"), None);
-    }
-
-    #[test]
-    fn actors_name_the_caller_without_secrets() {
-        let id = Uuid::nil();
-        assert_eq!(
-            Scope::Tenant {
-                id,
-                name: "a".into()
-            }
-            .actor(),
-            format!("tenant:{id}")
-        );
-        assert_eq!(Scope::Admin.actor(), "admin");
-    }
-}
-
 /// The caller of the current operation (put into the request's data by the HTTP and WebSocket
 /// handlers; absent means anonymous).
 pub fn scope<'a>(ctx: &async_graphql::Context<'a>) -> &'a Scope {
@@ -188,5 +160,33 @@ pub fn tenant_filter(
             _ => Ok(Some(*id)),
         },
         Scope::Anonymous => Err(crate::errors::ApiError::unauthenticated()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_parsed() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer "), None);
+        assert_eq!(bearer("abc"), None);
+    }
+
+    #[test]
+    fn actors_name_the_caller_without_secrets() {
+        let id = Uuid::nil();
+        assert_eq!(
+            Scope::Tenant {
+                id,
+                name: "a".into()
+            }
+            .actor(),
+            format!("tenant:{id}")
+        );
+        assert_eq!(Scope::Admin.actor(), "admin");
     }
 }
