@@ -16,6 +16,9 @@ ifeq ($(CI),true)
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/pulse/ci-target
 endif
 
+# where cargo puts binaries (CI shares one target directory between clones)
+CARGO_TARGET_DIR_OR_TARGET = $(or $(CARGO_TARGET_DIR),target)
+
 # load test knobs (see README)
 DURATION ?= 30
 RATE ?= 2000
@@ -23,7 +26,7 @@ TENANTS ?= 10
 DUP_PCT ?= 5
 BAD_PCT ?= 5
 
-.PHONY: up down status logs test infra build release migrate services loadtest bench fmt clippy toolchain
+.PHONY: up down status logs test infra build release migrate services loadtest bench fmt clippy toolchain chaos deny
 
 ## up: install what is missing, start PostgreSQL, Redis, Kafka, Jaeger and the Pulse services
 up: infra release console migrate services
@@ -85,6 +88,21 @@ bench: infra
 	@command -v python3 >/dev/null || { echo "!! make bench needs python3 (apt-get install python3)"; exit 1; }
 	@python3 scripts/bench.py
 
+## chaos: each fault in turn under load on a private stack in .run/chaos (its own Redis, PostgreSQL,
+## Kafka and pulse processes; the shared servers are never touched), then 3x capacity for 60 s;
+## prints a verdict table (about 15 minutes). CHAOS_ARGS passes options: --faults redis-kill,... --hold 10
+chaos: infra
+	@echo "==> building pulse and pulse-chaos (release)"
+	@$(CARGO) build --release --locked --bin pulse --bin pulse-chaos
+	@$(CARGO_TARGET_DIR_OR_TARGET)/release/pulse-chaos --bin $(CARGO_TARGET_DIR_OR_TARGET)/release/pulse \
+		--overload --report .run/chaos-report.txt $(CHAOS_ARGS)
+
+## deny: cargo deny check bans licenses sources, offline (installs cargo-deny the first time)
+deny:
+	@command -v cargo-deny >/dev/null || { echo "==> installing cargo-deny"; $(CARGO) install --locked cargo-deny; }
+	@echo "==> cargo deny check bans licenses sources (offline)"
+	@$(CARGO) deny --offline --locked check bans licenses sources
+
 fmt:
 	@$(CARGO) fmt --all -- --check
 
@@ -97,6 +115,7 @@ test: infra
 	@$(CARGO) fmt --all -- --check
 	@echo "==> cargo clippy -D warnings"
 	@$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@$(MAKE) --no-print-directory deny
 	@echo "==> cargo test"
 	@scripts/test-cleanup.sh
 	@$(CARGO) test --workspace --locked -- --test-threads=4

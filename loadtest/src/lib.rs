@@ -7,9 +7,11 @@
 //! against PostgreSQL ([`reconcile`], rows read by [`lookup`]), and writes an offline summary
 //! next to goose's own reports ([`report`], charts drawn by [`charts`]). [`options`] holds the
 //! command line and [`run`] ties the steps together for `main` and the end-to-end test.
+//! [`chaos`] reuses the ledger and the reconciliation for fault injection (`pulse-chaos`).
 
 pub mod answers;
 pub mod bodies;
+pub mod chaos;
 pub mod charts;
 pub mod histogram;
 pub mod ledger;
