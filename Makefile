@@ -93,7 +93,7 @@ bench: infra
 ## prints a verdict table (about 15 minutes). CHAOS_ARGS passes options: --faults redis-kill,... --hold 10
 chaos: infra
 	@echo "==> building pulse and pulse-chaos (release)"
-	@$(CARGO) build --release --locked --bin pulse --bin pulse-chaos
+	@$(CARGO) build --release --locked -p pulse -p pulse-loadtest --bin pulse --bin pulse-chaos
 	@$(CARGO_TARGET_DIR_OR_TARGET)/release/pulse-chaos --bin $(CARGO_TARGET_DIR_OR_TARGET)/release/pulse \
 		--overload --report .run/chaos-report.txt $(CHAOS_ARGS)
 
