@@ -74,5 +74,53 @@ async fn operations_get_a_named_server_span_and_red_metrics() {
         !span.to_string().contains("eventsByIdempotencyKey"),
         "the document leaked into the span"
     );
+
+    // Event.trace reads that trace back from Jaeger: the operation and its database CLIENT span
+    let trace_id = span["traceID"].as_str().unwrap().to_owned();
+    let (tenant, _) = api.tenant().await;
+    let event_id = api
+        .insert_event(tenant.id, "order.created", chrono::Utc::now(), None)
+        .await;
+    sqlx::query("update events set trace_id = $1 where event_id = $2")
+        .bind(&trace_id)
+        .bind(event_id)
+        .execute(&api.db.pool)
+        .await
+        .unwrap();
+    let query = "query($e: UUID!) { event(eventId: $e) { trace { traceId url spans { name service kind parentSpanId } } } }";
+    let trace = api.ok(&As::Admin, query, json!({ "e": event_id })).await["event"]["trace"].clone();
+    assert_eq!(trace["traceId"], trace_id);
+    let spans = trace["spans"].as_array().unwrap();
+    let find = |name: &str| spans.iter().find(|s| s["name"] == name).cloned();
+    let operation = find("query PulseVersion").expect("the operation span");
+    assert_eq!(operation["kind"], "server");
+    let select = find("SELECT events").expect("a CLIENT span for the query");
+    assert_eq!(select["kind"], "client");
+    assert_eq!(select["service"], "pulse-test");
+
+    // a replay started here publishes with the operation's trace context
+    let dead = api
+        .insert_dead_letter(
+            tenant.id,
+            "missing_field",
+            "/event_type",
+            json!({"payload": {}}),
+        )
+        .await;
+    let replay = "mutation($ids: [UUID!]) { replayDeadLetters(ids: $ids) { replayed } }";
+    api.ok(&As::Admin, replay, json!({ "ids": [dead] })).await;
+    let audit_trace: String =
+        sqlx::query_scalar("select trace_id from audit_log where action = 'replayDeadLetters'")
+            .fetch_one(&api.db.pool)
+            .await
+            .unwrap();
+    let records = testkit::read_topic(&api.raw_topic).await;
+    let traceparent = {
+        use rdkafka::message::{Headers as _, Message as _};
+        let headers = records[0].headers().unwrap();
+        let header = headers.iter().find(|h| h.key == "traceparent").unwrap();
+        String::from_utf8(header.value.unwrap().to_vec()).unwrap()
+    };
+    assert_eq!(traceparent.split('-').nth(1), Some(audit_trace.as_str()));
     api.stop().await;
 }

@@ -5,10 +5,12 @@
 //! - [`init`] sets everything up once per process and returns a guard that flushes on drop
 //! - [`export`] posts span batches to the OTLP/HTTP endpoint, encoded straight from the SDK's spans
 //!   (the default; `PULSE_OTLP_SPAN_EXPORTER=sdk` selects `opentelemetry-otlp`'s exporter instead)
+//! - [`db`] CLIENT spans around database calls off the hot path (the admin API's queries)
 //! - [`propagation`] injects/extracts `traceparent` into/from Kafka record headers
 //! - [`names`] holds span, attribute and metric names as constants
 //! - [`logs`] formats log lines with the current `trace_id` / `span_id`
 
+pub mod db;
 pub mod export;
 pub mod logs;
 pub mod names;

@@ -1,6 +1,7 @@
 //! The `audit_log`: one row per operator action (every GraphQL mutation, refused ones too): who,
 //! what, with which arguments (secrets removed by the caller), the result and the trace id.
 
+use crate::admin::Traced as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -50,6 +51,7 @@ pub async fn append(pool: &PgPool, entry: &NewAuditEntry<'_>) -> Result<Uuid> {
     .bind(entry.result)
     .bind(entry.trace_id)
     .execute(pool)
+    .traced("INSERT", "audit_log")
     .await?;
     Ok(id)
 }
@@ -66,6 +68,7 @@ pub async fn list(pool: &PgPool, page: &Page) -> Result<Paged<AuditEntry>> {
     .bind(after_id)
     .bind(page.fetch_limit())
     .fetch_all(pool)
+    .traced("SELECT", "audit_log")
     .await?;
     Ok(Paged::from_rows(page, rows, |a| Cursor {
         at: a.at,

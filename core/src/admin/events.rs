@@ -1,6 +1,7 @@
 //! Stored events as operators see them: look one up (by id or idempotency key), list them newest
 //! first, and tell its lifecycle from the two tables that record it (`events`, `dead_letters`).
 
+use crate::admin::Traced as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -72,6 +73,7 @@ pub async fn list(pool: &PgPool, filter: &EventFilter, page: &Page) -> Result<Pa
         .bind(after_id)
         .bind(page.fetch_limit())
         .fetch_all(pool)
+        .traced("SELECT", "events")
         .await?;
     Ok(Paged::from_rows(page, rows, |e| Cursor {
         at: e.received_at,
@@ -211,6 +213,7 @@ pub async fn lookup(
     .bind(event_id)
     .bind(tenant_id)
     .fetch_optional(pool)
+    .traced("SELECT", "events")
     .await?;
     let dead_letter = dead_letters::get(
         pool,
@@ -241,6 +244,7 @@ pub async fn by_idempotency_key(
     .bind(key)
     .bind(tenant_id)
     .fetch_all(pool)
+    .traced("SELECT", "events")
     .await?;
     let letters: Vec<DeadLetter> = {
         let ids: Vec<Uuid> = sqlx::query_scalar(
@@ -250,6 +254,7 @@ pub async fn by_idempotency_key(
         .bind(key)
         .bind(tenant_id)
         .fetch_all(pool)
+        .traced("SELECT", "dead_letters")
         .await?;
         if ids.is_empty() {
             Vec::new()

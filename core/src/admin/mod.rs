@@ -105,3 +105,16 @@ impl From<rdkafka::error::KafkaError> for AdminError {
 }
 
 pub type Result<T, E = AdminError> = std::result::Result<T, E>;
+
+/// `.traced("SELECT", "events")` on a query's future: a CLIENT span around the call.
+pub(crate) trait Traced<T, E>: Future<Output = std::result::Result<T, E>> + Sized {
+    fn traced(
+        self,
+        operation: &'static str,
+        collection: &'static str,
+    ) -> impl Future<Output = std::result::Result<T, E>> {
+        pulse_otel::db::client(operation, collection, self)
+    }
+}
+
+impl<T, E, F: Future<Output = std::result::Result<T, E>>> Traced<T, E> for F {}

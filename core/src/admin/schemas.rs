@@ -1,6 +1,7 @@
 //! Per-tenant JSON Schemas per event type (`event_schemas`): set (checked as a JSON Schema before
 //! it is stored), list, delete. The processor reads the same table through its own cache.
 
+use crate::admin::Traced as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -67,6 +68,7 @@ pub async fn set<'a>(
     .bind(schema)
     .bind(&tenant.name)
     .fetch_one(pool)
+    .traced("INSERT", "event_schemas")
     .await?)
 }
 
@@ -86,6 +88,7 @@ pub async fn list(pool: &PgPool, tenant: Option<TenantRef<'_>>) -> Result<Vec<Ev
     .bind(id)
     .bind(name)
     .fetch_all(pool)
+    .traced("SELECT", "event_schemas")
     .await?)
 }
 
@@ -100,6 +103,7 @@ pub async fn delete<'a>(
         .bind(tenant.id)
         .bind(event_type)
         .execute(pool)
+        .traced("DELETE", "event_schemas")
         .await?;
     Ok(deleted.rows_affected() > 0)
 }

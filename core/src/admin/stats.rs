@@ -2,6 +2,7 @@
 //! the same transaction as the rows it counts; `events` is never scanned, so a day's stats cost a
 //! few thousand rollup rows at most.
 
+use crate::admin::Traced as _;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -119,6 +120,7 @@ pub async fn stats_at(
     .bind(last)
     .bind(tenant_id)
     .fetch_all(pool)
+    .traced("SELECT", "event_counts_minute")
     .await?;
     let mut series: Vec<Point> = (0..window.minutes())
         .map(|i| Point {
@@ -143,6 +145,7 @@ pub async fn stats_at(
     .bind(last)
     .bind(tenant_id)
     .fetch_all(pool)
+    .traced("SELECT", "event_counts_minute")
     .await?;
     Ok(Stats {
         window,

@@ -2,6 +2,7 @@
 //! The key-hash lookup that authenticates requests stays in [`crate::tenant`]; this is the
 //! operator's half of the same [`TenantStore`].
 
+use crate::admin::Traced as _;
 use uuid::Uuid;
 
 use super::{AdminError, Result};
@@ -119,6 +120,7 @@ impl TenantStore {
             .bind(rate_limit_per_minute.unwrap_or(DEFAULT_RATE_LIMIT_PER_MINUTE))
             .bind(idempotency_ttl_seconds.unwrap_or(DEFAULT_IDEMPOTENCY_TTL_SECONDS))
             .fetch_one(&self.pool)
+            .traced("INSERT", "tenants")
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -134,6 +136,7 @@ impl TenantStore {
         let sql = concat!("select ", tenant_columns!(), " from tenants order by name");
         Ok(sqlx::query_as::<_, Tenant>(sql)
             .fetch_all(&self.pool)
+            .traced("SELECT", "tenants")
             .await?)
     }
 
@@ -146,6 +149,7 @@ impl TenantStore {
             .bind(id)
             .bind(name)
             .fetch_optional(&self.pool)
+            .traced("SELECT", "tenants")
             .await?
             .ok_or_else(|| tenant.not_found())
     }
@@ -171,6 +175,7 @@ impl TenantStore {
             .bind(hash_api_key(key.expose()))
             .bind(key_prefix(key.expose()))
             .fetch_optional(&self.pool)
+            .traced("UPDATE", "tenants")
             .await?
             .ok_or_else(|| tenant.not_found())?;
         Ok((row, key))
@@ -200,6 +205,7 @@ impl TenantStore {
             .bind(rate_limit_per_minute)
             .bind(idempotency_ttl_seconds)
             .fetch_optional(&self.pool)
+            .traced("UPDATE", "tenants")
             .await?
             .ok_or_else(|| tenant.not_found())
     }
@@ -223,6 +229,7 @@ impl TenantStore {
             .bind(name)
             .bind(disabled)
             .fetch_optional(&self.pool)
+            .traced("UPDATE", "tenants")
             .await?
             .ok_or_else(|| tenant.not_found())
     }

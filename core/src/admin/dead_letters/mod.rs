@@ -3,6 +3,7 @@
 
 pub mod replay;
 
+use crate::admin::Traced as _;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -180,6 +181,7 @@ pub async fn list(
         .bind(after_id)
         .bind(page.fetch_limit())
         .fetch_all(pool)
+        .traced("SELECT", "dead_letters")
         .await?;
     Ok(Paged::from_rows(page, rows, DeadLetter::cursor))
 }
@@ -198,6 +200,7 @@ pub(crate) async fn select_all(
     Ok(bind_filter!(sqlx::query_as::<_, DeadLetter>(sql), filter)
         .bind(limit)
         .fetch_all(pool)
+        .traced("SELECT", "dead_letters")
         .await?)
 }
 
@@ -248,6 +251,7 @@ pub async fn groups(pool: &PgPool, filter: &DeadLetterFilter) -> Result<Vec<Dead
     );
     let rows: Vec<Row> = bind_filter!(sqlx::query_as::<_, Row>(sql), filter)
         .fetch_all(pool)
+        .traced("SELECT", "dead_letters")
         .await?;
     let samples = select_all(
         pool,
@@ -313,6 +317,7 @@ pub async fn discard(
     .bind(&tenants)
     .bind(&report.event_ids)
     .fetch_all(pool)
+    .traced("UPDATE", "dead_letters")
     .await?;
     report.discarded = discarded.len();
     report.event_ids = discarded;

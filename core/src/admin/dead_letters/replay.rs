@@ -7,6 +7,7 @@
 //! A replay may change what is sent: `body` replaces the body of exactly one letter, `patch` is an
 //! RFC 7396 JSON merge patch applied to every selected body.
 
+use crate::admin::Traced as _;
 use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -113,6 +114,7 @@ pub async fn replay(
         .bind(letter.event_id)
         .bind(letter.attempts)
         .execute(pool)
+        .traced("UPDATE", "dead_letters")
         .await?;
         report.replayed += 1;
     }
