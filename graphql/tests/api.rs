@@ -808,3 +808,51 @@ async fn dead_letters_list_group_replay_and_discard() {
     assert_eq!(api.audit_rows("discardDeadLetters").await.len(), 2);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn a_body_jsonb_refused_is_shown_as_text_and_replayed_byte_for_byte() {
+    let api = Api::start().await;
+    let (tenant, key) = api.tenant().await;
+    let (other, _) = api.tenant().await;
+    // an escaped NUL: valid JSON, refused by jsonb, kept as text by the processor
+    let text = r#"{"event_type":"a.b","payload":{"s":"x\u0000y"},"partition_key":"pk"}"#;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "insert into dead_letters (tenant_id, event_id, reason, errors, body, body_text, \
+         body_stored_as_text, received_at, source_topic, source_partition, source_offset) \
+         values ($1, $2, 'invalid_value', '[{\"path\":\"/payload\",\"message\":\"nul\"}]', null, $3, true, \
+         now(), 'events.raw', 0, 1)",
+    )
+    .bind(tenant.id)
+    .bind(id)
+    .bind(text)
+    .execute(&api.db.pool)
+    .await
+    .unwrap();
+    let list = "query($f: DeadLetterFilter) { deadLetters(filter: $f) { nodes { body bodyText bodyStoredAsText } } }";
+    let data = api.ok(&As::Tenant(key.clone()), list, json!({})).await;
+    assert_eq!(
+        data["deadLetters"]["nodes"],
+        json!([{ "body": null, "bodyText": text, "bodyStoredAsText": true }])
+    );
+    assert_eq!(
+        api.error_code(
+            &As::Tenant(key),
+            list,
+            json!({ "f": { "tenantId": other.id } })
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    let replay = "mutation($ids: [UUID!]) { replayDeadLetters(ids: $ids) { replayed } }";
+    let done = api.ok(&As::Admin, replay, json!({ "ids": [id] })).await;
+    assert_eq!(done["replayDeadLetters"]["replayed"], 1);
+    let records = pulse_core::testkit::read_topic(&api.raw_topic).await;
+    use rdkafka::Message as _;
+    let value = std::str::from_utf8(records[0].payload().unwrap()).unwrap();
+    assert!(value.ends_with(&format!(",\"body\":{text}}}")), "{value}");
+    assert_eq!(records[0].key(), Some(&b"pk"[..]));
+    let envelope: Value = serde_json::from_str(value).unwrap();
+    assert_eq!(envelope["event_id"], id.to_string());
+    api.stop().await;
+}
