@@ -70,6 +70,7 @@ impl<T: LiveRecord> Feed<T> {
                     return Some((stamped, std::mem::take(&mut self.missed)));
                 }
                 Err(RecvError::Lagged(skipped)) => {
+                    tracing::debug!(skipped, "live subscriber fell behind");
                     // a one-tenant feed counts its gap exactly from the sequence numbers instead
                     if self.tenant.is_none() {
                         self.missed += skipped;

@@ -86,10 +86,22 @@ pub fn producer() -> FutureProducer {
         .unwrap()
 }
 
-/// Writes an accepted event to `topic` as ingest does; returns its event id.
+/// Writes an accepted event to `topic` as ingest does (keyed by its event id); returns its id.
 pub async fn produce_event(
     producer: &FutureProducer,
     topic: &str,
+    tenant: Uuid,
+    event_type: &str,
+    payload: serde_json::Value,
+) -> Uuid {
+    produce_keyed(producer, topic, None, tenant, event_type, payload).await
+}
+
+/// [`produce_event`] with a partition key (records with the same key are read in order).
+pub async fn produce_keyed(
+    producer: &FutureProducer,
+    topic: &str,
+    partition_key: Option<&str>,
     tenant: Uuid,
     event_type: &str,
     payload: serde_json::Value,
@@ -103,15 +115,16 @@ pub async fn produce_event(
         body: serde_json::json!({"event_type": event_type, "payload": payload}),
     };
     let value = serde_json::to_vec(&envelope).unwrap();
-    let key = event_id.to_string();
-    let headers = record_headers(&tenant.to_string(), &key).insert(rdkafka::message::Header {
+    let id = event_id.to_string();
+    let key = partition_key.unwrap_or(&id);
+    let headers = record_headers(&tenant.to_string(), &id).insert(rdkafka::message::Header {
         key: "traceparent",
         value: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
     });
     producer
         .send(
             FutureRecord::to(topic)
-                .key(&key)
+                .key(key)
                 .payload(&value)
                 .headers(headers),
             Duration::from_secs(10),
@@ -160,4 +173,246 @@ pub async fn produce_dead_letter(
         .map_err(|(e, _)| e)
         .expect("the broker acknowledges");
     event_id
+}
+
+/// The admin token of the test services.
+pub const ADMIN_TOKEN: &str = "live-test-admin-token-0123456789";
+
+/// A `pulse graphql` service in-process on port 0, on a test's database and topics.
+pub struct Service {
+    pub addr: std::net::SocketAddr,
+    shutdown: tokio_util::sync::CancellationToken,
+    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Service {
+    pub async fn start(
+        db: &testkit::TestDb,
+        topics: &Topics,
+        tweak: impl FnOnce(&mut pulse_graphql::Config),
+    ) -> Self {
+        let mut config =
+            pulse_graphql::Config::new(db.infra(), pulse_core::Secret::new(ADMIN_TOKEN));
+        config.raw_topic = topics.raw.clone();
+        config.live = topics.config();
+        config.shutdown.grace = Duration::ZERO;
+        config.shutdown.drain = Duration::from_secs(2);
+        tweak(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let handle = tokio::spawn(pulse_graphql::serve(config, listener, shutdown.clone()));
+        let service = Self {
+            addr,
+            shutdown,
+            handle,
+        };
+        let url = format!("http://{addr}/readyz");
+        testkit::eventually("graphql ready", Duration::from_secs(20), || {
+            let url = url.clone();
+            async move {
+                let r = reqwest::get(url).await.ok()?;
+                (r.status() == 200).then_some(())
+            }
+        })
+        .await;
+        service
+    }
+
+    /// Stops the service and waits until it has.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.handle.await.unwrap().unwrap();
+    }
+
+    /// `query` over HTTP with `auth` as (header, value); the whole response.
+    pub async fn query(
+        &self,
+        auth: Option<(&str, &str)>,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut request = reqwest::Client::new()
+            .post(format!("http://{}/graphql", self.addr))
+            .json(&serde_json::json!({"query": query, "variables": variables}));
+        if let Some((name, value)) = auth {
+            request = request.header(name, value);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn ws(&self, protocol: &str) -> Ws {
+        Ws::connect(self.addr, protocol).await
+    }
+}
+
+/// `Authorization: Bearer <admin token>`.
+pub fn admin() -> Option<(&'static str, String)> {
+    Some(("authorization", format!("Bearer {ADMIN_TOKEN}")))
+}
+
+/// A new tenant: its id and API key.
+pub async fn tenant(db: &testkit::TestDb) -> (Uuid, String) {
+    let (t, key) = pulse_core::TenantStore::new(db.pool.clone())
+        .create(&testkit::unique("live-tenant-"), None)
+        .await
+        .unwrap();
+    (t.id, key.expose().to_owned())
+}
+
+pub const TRANSPORT_WS: &str = "graphql-transport-ws";
+pub const LEGACY_WS: &str = "graphql-ws";
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A GraphQL WebSocket client speaking either subprotocol.
+pub struct Ws {
+    socket: Socket,
+    legacy: bool,
+}
+
+/// What the server said next.
+#[derive(Debug)]
+pub enum Said {
+    Json(serde_json::Value),
+    Closed(Option<u16>),
+}
+
+impl Ws {
+    pub async fn connect(addr: std::net::SocketAddr, protocol: &str) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{addr}/graphql")
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", protocol.parse().unwrap());
+        let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+        assert_eq!(
+            response.headers()["sec-websocket-protocol"],
+            protocol,
+            "the server speaks the protocol asked for"
+        );
+        Self {
+            socket,
+            legacy: protocol == LEGACY_WS,
+        }
+    }
+
+    pub async fn send(&mut self, message: serde_json::Value) {
+        use futures::SinkExt as _;
+        use tokio_tungstenite::tungstenite::Message;
+        self.socket
+            .send(Message::Text(message.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON message or the close, skipping pings and keep-alives.
+    pub async fn said(&mut self) -> Said {
+        tokio::time::timeout(Duration::from_secs(20), self.said_eventually())
+            .await
+            .expect("the server says something within 20 s")
+    }
+
+    async fn said_eventually(&mut self) -> Said {
+        use futures::StreamExt as _;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let next = self.socket.next().await;
+            match next {
+                None | Some(Err(_)) => return Said::Closed(None),
+                Some(Ok(Message::Close(frame))) => {
+                    return Said::Closed(frame.map(|f| u16::from(f.code)));
+                }
+                Some(Ok(Message::Text(text))) => {
+                    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    if matches!(value["type"].as_str(), Some("ka" | "ping" | "pong")) {
+                        continue;
+                    }
+                    return Said::Json(value);
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The next JSON message; panics on a close.
+    pub async fn json(&mut self) -> serde_json::Value {
+        match self.said().await {
+            Said::Json(v) => v,
+            Said::Closed(code) => panic!("closed ({code:?}) where a message was expected"),
+        }
+    }
+
+    /// The close code, skipping any message before it.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            if let Said::Closed(code) = self.said().await {
+                return code;
+            }
+        }
+    }
+
+    /// `connection_init` with `payload`; the server's answer.
+    pub async fn init(&mut self, payload: serde_json::Value) -> Said {
+        self.send(serde_json::json!({"type": "connection_init", "payload": payload}))
+            .await;
+        self.said().await
+    }
+
+    /// `connection_init` that must be acknowledged.
+    pub async fn init_ok(&mut self, payload: serde_json::Value) {
+        match self.init(payload).await {
+            Said::Json(v) if v["type"] == "connection_ack" => {}
+            other => panic!("expected connection_ack, got {other:?}"),
+        }
+    }
+
+    /// Starts subscription `id`.
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: serde_json::Value) {
+        let kind = if self.legacy { "start" } else { "subscribe" };
+        let payload = serde_json::json!({"query": query, "variables": variables});
+        self.send(serde_json::json!({"type": kind, "id": id, "payload": payload}))
+            .await;
+    }
+
+    /// The next result of subscription `id` (`{data, errors}`); panics on anything else but
+    /// another subscription's results, which are skipped.
+    pub async fn next_result(&mut self, id: &str) -> serde_json::Value {
+        tokio::time::timeout(Duration::from_secs(20), self.result_eventually(id))
+            .await
+            .unwrap_or_else(|_| panic!("subscription {id}: nothing within 20 s"))
+    }
+
+    /// Like [`Ws::next_result`] without a time limit (for a reader whose caller waits with one).
+    pub async fn result_eventually(&mut self, id: &str) -> serde_json::Value {
+        loop {
+            let message = match self.said_eventually().await {
+                Said::Json(v) => v,
+                Said::Closed(code) => panic!("closed ({code:?}) where a result was expected"),
+            };
+            let kind = message["type"].as_str().unwrap_or_default();
+            if message["id"] != id {
+                continue;
+            }
+            match kind {
+                "next" | "data" => return message["payload"].clone(),
+                "error" => return serde_json::json!({"errors": message["payload"]}),
+                _ => panic!("subscription {id}: unexpected {message}"),
+            }
+        }
+    }
+
+    /// Like [`Ws::next_result`] with a time limit; `None` when nothing came.
+    pub async fn next_result_within(
+        &mut self,
+        id: &str,
+        limit: Duration,
+    ) -> Option<serde_json::Value> {
+        tokio::time::timeout(limit, self.result_eventually(id))
+            .await
+            .ok()
+    }
 }
