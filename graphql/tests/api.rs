@@ -116,6 +116,22 @@ async fn tenant_admin_mutations_are_audited_and_keys_never_logged() {
         .await;
     assert_eq!(me["me"]["role"], "TENANT");
     assert_eq!(me["me"]["tenantName"], "team-gql");
+    // the same key as a bearer token
+    let bearer = api
+        .http
+        .post(api.url("/graphql"))
+        .bearer_auth(&key)
+        .json(&json!({ "query": "{ me { role tenantId } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        bearer["data"]["me"],
+        json!({ "role": "TENANT", "tenantId": id })
+    );
     assert_eq!(me["tenants"], json!([{ "id": id }]));
 
     let rotated = api
