@@ -343,3 +343,126 @@ async fn subscriptions_per_connection_are_capped() {
     let t = Uuid::new_v4();
     stack.probe(&mut ws, "4", t, "probe").await;
 }
+
+const PIPELINE: &str = "{ pipeline { topic group totalLag maxLagSeconds partitions { partition \
+                        endOffset committedOffset lag lagSeconds } members { memberId clientId \
+                        host partitions } rates { at ingestPerSecond processedPerSecond \
+                        deadLetteredPerSecond } history(minutes: 60) { at totalLag \
+                        maxLagSeconds ingestPerSecond processedPerSecond deadLetteredPerSecond } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_is_read_by_signed_in_callers_and_its_history_survives_a_restart() {
+    let db = TestDb::new().await;
+    let topics = Topics::new().await;
+    let service = Service::start(&db, &topics, |_| {}).await;
+    let p = producer();
+    for _ in 0..3 {
+        produce_event(&p, &topics.raw, Uuid::new_v4(), "lagging", json!({})).await;
+    }
+    let admin = ("authorization", format!("Bearer {ADMIN_TOKEN}"));
+    let admin = Some((admin.0, admin.1.as_str()));
+
+    // anonymous callers may not read it, admin and tenant keys may
+    let anonymous = service.query(None, PIPELINE, json!({})).await;
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{anonymous}"
+    );
+    let (_, key) = tenant(&db).await;
+    let as_tenant = service
+        .query(Some(("x-api-key", &key)), PIPELINE, json!({}))
+        .await;
+    assert!(as_tenant.get("errors").is_none(), "{as_tenant}");
+
+    // no processor: 3 records lag and their age grows
+    let lagging = pulse_core::testkit::eventually("3 records lag", Duration::from_secs(30), || {
+        let service = &service;
+        async move {
+            let r = service.query(admin, PIPELINE, json!({})).await;
+            let pipeline = r["data"]["pipeline"].clone();
+            (pipeline["totalLag"] == 3 && pipeline["maxLagSeconds"].as_f64()? > 0.0)
+                .then_some(pipeline)
+        }
+    })
+    .await;
+    assert_eq!(lagging["topic"], topics.raw);
+    assert_eq!(lagging["group"], topics.group);
+    assert_eq!(lagging["partitions"].as_array().unwrap().len(), 3);
+    assert!(lagging["partitions"][0]["committedOffset"].is_null());
+    let first_age = lagging["maxLagSeconds"].as_f64().unwrap();
+
+    // consumerLag and throughput stream the sampler's snapshots at the asked interval
+    let mut ws = service.ws(TRANSPORT_WS).await;
+    ws.init_ok(admin_init()).await;
+    ws.subscribe(
+        "lag",
+        "subscription { consumerLag(intervalMs: 300) { at totalLag maxLagSeconds \
+                        partitions { partition lag lagSeconds } } }",
+        json!({}),
+    )
+    .await;
+    ws.subscribe(
+        "rates",
+        "subscription { throughput { at ingestPerSecond processedPerSecond \
+                          deadLetteredPerSecond } }",
+        json!({}),
+    )
+    .await;
+    let mut ages = Vec::new();
+    while ages.last().is_none_or(|age| *age < first_age + 1.0) {
+        let lag = ws.next_result("lag").await;
+        assert_eq!(lag["data"]["consumerLag"]["totalLag"], 3, "{lag}");
+        ages.push(
+            lag["data"]["consumerLag"]["maxLagSeconds"]
+                .as_f64()
+                .unwrap(),
+        );
+    }
+    assert!(
+        ages.windows(2).all(|w| w[0] <= w[1]),
+        "the age only grows: {ages:?}"
+    );
+    let rates = ws.next_result("rates").await;
+    assert!(
+        rates["data"]["throughput"]["ingestPerSecond"]
+            .as_f64()
+            .is_some(),
+        "{rates}"
+    );
+
+    // out-of-range history is refused
+    let bad = service
+        .query(
+            admin,
+            "{ pipeline { history(minutes: 1441) { at } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{bad}"
+    );
+
+    // history survives a restart of the service
+    let before =
+        pulse_core::testkit::eventually("two samples stored", Duration::from_secs(30), || {
+            let service = &service;
+            async move {
+                let r = service.query(admin, PIPELINE, json!({})).await;
+                let history = r["data"]["pipeline"]["history"].as_array()?.clone();
+                (history.len() >= 2).then_some(history)
+            }
+        })
+        .await;
+    drop(ws);
+    service.stop().await;
+    let service = Service::start(&db, &topics, |c| {
+        c.live.history_every = Duration::from_secs(3600);
+    })
+    .await;
+    let after = service.query(admin, PIPELINE, json!({})).await;
+    let history = after["data"]["pipeline"]["history"].as_array().unwrap();
+    assert!(history.len() >= before.len(), "{after}");
+    assert_eq!(&history[..before.len()], &before[..]);
+    service.stop().await;
+}
