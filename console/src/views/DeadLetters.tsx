@@ -153,9 +153,14 @@ export function DeadLetters() {
     refetchList({ requestPolicy: 'network-only' });
     refetchGroups({ requestPolicy: 'network-only' });
   };
+  // new letters (from the subscription) refresh the first page within 2 s; a slow poll covers what
+  // arrived between the first query and the subscription's start
+  const lastRefresh = useRef(Date.now());
   useInterval(() => {
-    if (dirty.current && after === null) {
+    if (after !== null) return;
+    if (dirty.current || Date.now() - lastRefresh.current > 15000) {
       dirty.current = false;
+      lastRefresh.current = Date.now();
       refresh();
     }
   }, 2000);

@@ -177,9 +177,9 @@ export function Overview() {
                 </tr>
               </thead>
               <tbody>
-                {s.topEventTypes.map((t) => (
+                {s.topEventTypes.slice(0, 8).map((t) => (
                   <tr key={t.eventType}>
-                    <td className="mono">{t.eventType}</td>
+                    <td className="mono">{t.eventType || <span className="muted">(no event type — dead-lettered)</span>}</td>
                     <td className="num">{formatNumber(t.count)}</td>
                     <td className="num">
                       <span className="bar" style={{ width: `${Math.round((t.count / Math.max(1, s.received)) * 60)}px` }} aria-hidden="true" /> {formatPercent(t.count / Math.max(1, s.received))}

@@ -173,7 +173,7 @@ export function Pipeline() {
       </div>
       {lag.error ? <ErrorBox error={lag.error} what="live lag" /> : null}
       <section className="stats-row" aria-label="Pipeline totals">
-        <Stat label="Total lag" testId="total-lag" value={`${formatNumber(totalLag)} records`} />
+        <Stat label="Total lag" testId="total-lag" value={`${formatNumber(totalLag)} ${totalLag === 1 ? 'record' : 'records'}`} />
         <Stat label="Max lag" testId="max-lag-seconds" value={formatSeconds(maxLagS)} sub="age of the oldest unprocessed record" />
         <Stat label="Ingest" value={formatRate(r?.ingestPerSecond)} />
         <Stat label="Processed" value={formatRate(r?.processedPerSecond)} />

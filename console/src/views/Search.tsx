@@ -270,7 +270,7 @@ function Lifecycle({ ev }: { ev: Ev }) {
               <strong>{humanize(s.stage)}</strong>
               {since !== null && i > 0 ? <span className="muted small"> +{formatDuration(since)}</span> : null}
               <div className="small">
-                {s.at ? <span title={formatTimestamp(s.at, utc)}>{formatTimestamp(s.at, utc)}</span> : <span className="muted">time unknown</span>}
+                {s.at ? <span title={formatTimestamp(s.at, utc)}>{formatTimestamp(s.at, utc)}</span> : null}
               </div>
               {s.topic || s.partition !== null ? (
                 <div className="mono small">

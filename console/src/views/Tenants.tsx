@@ -157,7 +157,7 @@ export function Tenants() {
       ) : null}
       {tenants.length > 0 ? (
         <section className="panel">
-        <table className="table sticky" data-testid="tenants">
+        <table className="table sticky nowrap" data-testid="tenants">
           <thead>
             <tr>
               <th scope="col">Name</th>
