@@ -148,6 +148,34 @@ async fn graphql_over_http_status_codes_and_media_types() {
         v["errors"][0]["message"].as_str().unwrap().contains("deep"),
         "{v}"
     );
+    // complexity: a page counts its fields once per row asked for
+    let page = "events(first: 500) { nodes { eventId tenantId eventType source receivedAt occurredAt status kafkaOffset traceId payload } }";
+    let one = json!({ "query": format!("{{ {page} }}") }).to_string();
+    let r = post(None, one).await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert!(v.get("errors").is_none(), "{v}");
+    let five = (0..5)
+        .map(|i| format!("a{i}: {page}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let r = post(
+        None,
+        json!({ "query": format!("{{ {five} }}") }).to_string(),
+    )
+    .await
+    .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{v}"
+    );
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("complex"),
+        "{v}"
+    );
     api.stop().await;
 }
 

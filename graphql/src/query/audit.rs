@@ -16,6 +16,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Admin: operator actions, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

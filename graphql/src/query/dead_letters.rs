@@ -19,6 +19,7 @@ pub struct DeadLetterQuery;
 #[Object]
 impl DeadLetterQuery {
     /// Newest failure first (failed_at desc, event_id desc). Cursors are opaque and stable.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
     async fn dead_letters(
         &self,
         ctx: &Context<'_>,

@@ -17,6 +17,7 @@ pub struct EventQuery;
 #[Object]
 impl EventQuery {
     /// Newest first (received_at desc, event_id desc). Cursors are opaque and stable.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(1, 500) as usize * child_complexity")]
     async fn events(
         &self,
         ctx: &Context<'_>,
