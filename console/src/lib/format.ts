@@ -24,6 +24,7 @@ export function formatPercent(ratio: number | null | undefined): string {
   if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return '—';
   const pct = ratio * 100;
   if (pct === 0) return '0 %';
+  if (pct > 0 && pct < 0.01) return '<0.01 %';
   return `${pct < 10 ? twoDecimals.format(pct) : oneDecimal.format(pct)} %`;
 }
 

@@ -37,7 +37,7 @@ type TailEvent = LiveTailSubscription['events'];
 
 export const ROW_CAP = 200;
 /** Rows drawn while live (about two screens); all ROW_CAP rows are drawn when paused, to scroll through. */
-const LIVE_ROWS = 40;
+const LIVE_ROWS = 30;
 /** Events kept waiting for the next render: 2.5 s at 2,000 events/s (a hidden tab gets no frames). */
 const QUEUE_CAP = 5000;
 const RENDER_EVERY_MS = 100;

@@ -166,8 +166,8 @@ export function Tenants() {
               <th scope="col" className="num">
                 Rate limit
               </th>
-              <th scope="col" className="num">
-                Idempotency window
+              <th scope="col" className="num" title="Idempotency window">
+                Idempotency
               </th>
               <th scope="col">Status</th>
               <th scope="col">Created</th>
@@ -200,18 +200,18 @@ export function Tenants() {
                     </td>
                     <td className="num">{t.schemas.length}</td>
                     <td className="row-actions">
-                      <button type="button" className="btn small" aria-expanded={isOpen} onClick={() => setParams({ t: isOpen ? null : t.id }, true)}>
+                      <button type="button" className="btn small" aria-expanded={isOpen} aria-label={`${isOpen ? 'Hide' : 'Details'}: schemas of ${t.name}`} onClick={() => setParams({ t: isOpen ? null : t.id }, true)}>
                         {isOpen ? 'Hide' : 'Details'}
                       </button>
                       {admin ? (
                         <>
-                          <button type="button" className="btn small" onClick={() => setModal({ kind: 'rotate', tenant: t })}>
-                            Rotate key…
+                          <button type="button" className="btn small" aria-label={`Rotate the API key of ${t.name}`} onClick={() => setModal({ kind: 'rotate', tenant: t })}>
+                            Rotate…
                           </button>
-                          <button type="button" className="btn small" onClick={() => setModal({ kind: 'limits', tenant: t })}>
+                          <button type="button" className="btn small" aria-label={`Limits of ${t.name}`} onClick={() => setModal({ kind: 'limits', tenant: t })}>
                             Limits…
                           </button>
-                          <button type="button" className={`btn small${t.disabled ? '' : ' danger'}`} onClick={() => setModal({ kind: 'toggle', tenant: t })}>
+                          <button type="button" className={`btn small${t.disabled ? '' : ' danger'}`} aria-label={`${t.disabled ? 'Enable' : 'Disable'} ${t.name}`} onClick={() => setModal({ kind: 'toggle', tenant: t })}>
                             {t.disabled ? 'Enable…' : 'Disable…'}
                           </button>
                         </>
