@@ -4,21 +4,26 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Which dead letters; every given field must match. */
 export type DeadLetterFilter = {
+  /** Failed at or after */
   from?: string | null | undefined;
   /** First failing JSON pointer, e.g. /event_type */
   path?: string | null | undefined;
   reasons?: Array<DlqReason> | null | undefined;
   status?: DeadLetterStatus | null | undefined;
   tenantId?: string | null | undefined;
+  /** Failed before */
   to?: string | null | undefined;
 };
 
+/** Where a dead letter stands. */
 export type DeadLetterStatus =
   | 'DISCARDED'
   | 'PENDING'
   | 'REPLAYED';
 
+/** Why an event was dead-lettered. */
 export type DlqReason =
   | 'INVALID_TYPE'
   | 'INVALID_VALUE'
@@ -26,6 +31,7 @@ export type DlqReason =
   | 'MISSING_FIELD'
   | 'SCHEMA_VIOLATION';
 
+/** What became of an event. `ACCEPTED`: on `events.raw`, not processed yet (live feeds). */
 export type EventStatus =
   | 'ACCEPTED'
   | 'DEAD_LETTERED'
@@ -33,11 +39,13 @@ export type EventStatus =
   | 'REPLAYED'
   | 'STORED';
 
+/** A component's (or the platform's) health. */
 export type HealthStatus =
   | 'DEGRADED'
   | 'DOWN'
   | 'UP';
 
+/** A stage of an event's lifecycle. */
 export type LifecycleStage =
   | 'DEAD_LETTERED'
   | 'DISCARDED'
@@ -46,16 +54,19 @@ export type LifecycleStage =
   | 'REPLAYED'
   | 'STORED';
 
+/** Which new dead letters a live subscriber wants. */
 export type LiveDeadLetterFilter = {
   reasons?: Array<DlqReason> | null | undefined;
   tenantId?: string | null | undefined;
 };
 
+/** Which accepted events a live subscriber wants. */
 export type LiveEventFilter = {
   eventTypes?: Array<string> | null | undefined;
   tenantId?: string | null | undefined;
 };
 
+/** Who the caller is. */
 export type Role =
   | 'ADMIN'
   | 'ANONYMOUS'
