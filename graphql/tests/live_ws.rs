@@ -466,3 +466,53 @@ async fn pipeline_is_read_by_signed_in_callers_and_its_history_survives_a_restar
     assert_eq!(&history[..before.len()], &before[..]);
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_posted_to_ingest_reaches_its_tenants_subscription() {
+    let stack = Stack::start(|_| {}).await;
+    let (mine, key) = tenant(&stack.db).await;
+    let mut config = pulse_ingest::Config::from_env().unwrap();
+    config.infra = stack.db.infra();
+    config.raw_topic = stack.topics.raw.clone();
+    config.redis_prefix = pulse_core::testkit::unique("live-ingest-");
+    config.create_topics = false;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ingest = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let serving = tokio::spawn(pulse_ingest::serve(config, listener, shutdown.clone()));
+    let http = reqwest::Client::new();
+    pulse_core::testkit::eventually("ingest ready", Duration::from_secs(20), || {
+        let request = http.get(format!("http://{ingest}/readyz")).send();
+        async move { (request.await.ok()?.status() == 200).then_some(()) }
+    })
+    .await;
+
+    let mut ws = stack.service.ws(TRANSPORT_WS).await;
+    ws.init_ok(json!({ "X-API-Key": key })).await;
+    ws.subscribe("mine", EVENTS, json!({})).await;
+    stack.probe(&mut ws, "mine", mine, "probe").await;
+
+    let response = http
+        .post(format!("http://{ingest}/events"))
+        .header("x-api-key", &key)
+        .json(&json!({"event_type": "checkout.completed", "payload": {"total": 42}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().await.unwrap();
+    loop {
+        let result = ws.next_result("mine").await;
+        let event = event_of(&result);
+        if event["eventType"] == "probe" {
+            continue;
+        }
+        assert_eq!(event["eventId"], accepted["event_id"], "{result}");
+        assert_eq!(event["tenantId"], mine.to_string());
+        assert_eq!(event["eventType"], "checkout.completed");
+        assert_eq!(event["status"], "ACCEPTED");
+        break;
+    }
+    shutdown.cancel();
+    serving.await.unwrap().unwrap();
+}
