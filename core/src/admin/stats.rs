@@ -111,10 +111,14 @@ pub async fn stats_at(
         .duration_trunc(Duration::minutes(1))
         .map_err(|e| AdminError::Internal(Box::new(e)))?;
     let from = last - Duration::minutes(window.minutes() - 1);
-    let rows: Vec<(DateTime<Utc>, i64, i64)> = sqlx::query_as(
-        "select minute, sum(stored)::bigint, sum(dead_lettered)::bigint from event_counts_minute \
+    // one scan of the window's rollup rows answers both the series (grouped by minute) and the
+    // busiest event types (grouped by type)
+    type Row = (Option<DateTime<Utc>>, Option<String>, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select minute, event_type, sum(stored)::bigint, sum(dead_lettered)::bigint \
+         from event_counts_minute \
          where minute >= $1 and minute <= $2 and ($3::uuid is null or tenant_id = $3) \
-         group by minute",
+         group by grouping sets ((minute), (event_type))",
     )
     .bind(from)
     .bind(last)
@@ -129,24 +133,22 @@ pub async fn stats_at(
             dead_lettered: 0,
         })
         .collect();
-    for (minute, stored, dead_lettered) in rows {
-        let i = (minute - from).num_minutes();
-        if let Some(p) = usize::try_from(i).ok().and_then(|i| series.get_mut(i)) {
-            p.stored += stored;
-            p.dead_lettered += dead_lettered;
+    let mut top_event_types = Vec::new();
+    for (minute, event_type, stored, dead_lettered) in rows {
+        match (minute, event_type) {
+            (Some(minute), None) => {
+                let i = (minute - from).num_minutes();
+                if let Some(p) = usize::try_from(i).ok().and_then(|i| series.get_mut(i)) {
+                    p.stored += stored;
+                    p.dead_lettered += dead_lettered;
+                }
+            }
+            (None, Some(event_type)) => top_event_types.push((event_type, stored + dead_lettered)),
+            _ => {}
         }
     }
-    let top_event_types: Vec<(String, i64)> = sqlx::query_as(
-        "select event_type, sum(stored + dead_lettered)::bigint as n from event_counts_minute \
-         where minute >= $1 and minute <= $2 and ($3::uuid is null or tenant_id = $3) \
-         group by event_type order by n desc, event_type limit 10",
-    )
-    .bind(from)
-    .bind(last)
-    .bind(tenant_id)
-    .fetch_all(pool)
-    .traced("SELECT", "event_counts_minute")
-    .await?;
+    top_event_types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top_event_types.truncate(10);
     Ok(Stats {
         window,
         tenant_id,
