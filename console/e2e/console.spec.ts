@@ -163,7 +163,10 @@ test('a dead letter is shown with its failing path, edited, replayed from the co
   await expect(page.getByTestId('edit-dry-run')).toContainText('1 letter would be replayed');
   await page.getByRole('button', { name: 'Replay edited body' }).click();
   await expect(page.getByTestId('edit-done')).toBeVisible();
-  await page.getByRole('button', { name: 'Close' }).first().click();
+  // the result links to its audit entry
+  await page.getByTestId('edit-done').locator('a').first().click();
+  await expect(page).toHaveURL(/\/tenants\?audit=/);
+  await expect(page.getByTestId('audit').locator('tr.selected')).toContainText(/replay/i);
 
   // the replayed event is stored: its lifecycle says so
   await page.goto(`/search?q=${deadEventId}&tenant=${tenant.id}`);

@@ -15,6 +15,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  query Me {\n    me {\n      role\n      tenantId\n      tenantName\n    }\n    version\n  }\n": typeof types.MeDocument,
+    "\n  query AuditLog($first: Int) {\n    auditLog(first: $first) {\n      nodes {\n        id\n        at\n        actor\n        action\n        arguments\n        result\n        traceId\n      }\n    }\n  }\n": typeof types.AuditLogDocument,
     "\n  subscription LiveThroughput($intervalMs: Int!) {\n    throughput(intervalMs: $intervalMs) {\n      at\n      ingestPerSecond\n      processedPerSecond\n      deadLetteredPerSecond\n    }\n  }\n": typeof types.LiveThroughputDocument,
     "\n  subscription TenantTick($filter: LiveEventFilter) {\n    events(filter: $filter) {\n      eventId\n      missedBefore\n    }\n  }\n": typeof types.TenantTickDocument,
     "\n  query TenantNames {\n    tenants {\n      id\n      name\n    }\n  }\n": typeof types.TenantNamesDocument,
@@ -42,6 +43,7 @@ type Documents = {
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      role\n      tenantId\n      tenantName\n    }\n    version\n  }\n": types.MeDocument,
+    "\n  query AuditLog($first: Int) {\n    auditLog(first: $first) {\n      nodes {\n        id\n        at\n        actor\n        action\n        arguments\n        result\n        traceId\n      }\n    }\n  }\n": types.AuditLogDocument,
     "\n  subscription LiveThroughput($intervalMs: Int!) {\n    throughput(intervalMs: $intervalMs) {\n      at\n      ingestPerSecond\n      processedPerSecond\n      deadLetteredPerSecond\n    }\n  }\n": types.LiveThroughputDocument,
     "\n  subscription TenantTick($filter: LiveEventFilter) {\n    events(filter: $filter) {\n      eventId\n      missedBefore\n    }\n  }\n": types.TenantTickDocument,
     "\n  query TenantNames {\n    tenants {\n      id\n      name\n    }\n  }\n": types.TenantNamesDocument,
@@ -86,6 +88,10 @@ export function graphql(source: string): unknown;
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Me {\n    me {\n      role\n      tenantId\n      tenantName\n    }\n    version\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      role\n      tenantId\n      tenantName\n    }\n    version\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditLog($first: Int) {\n    auditLog(first: $first) {\n      nodes {\n        id\n        at\n        actor\n        action\n        arguments\n        result\n        traceId\n      }\n    }\n  }\n"): (typeof documents)["\n  query AuditLog($first: Int) {\n    auditLog(first: $first) {\n      nodes {\n        id\n        at\n        actor\n        action\n        arguments\n        result\n        traceId\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -598,7 +598,7 @@ function ConfirmAction({ action, filter, onClose, onDone }: { action: Action; fi
           </p>
           {done.auditId ? (
             <p className="small">
-              Audit entry <Id value={done.auditId} />
+              Audit entry <Id value={done.auditId} to={href('/tenants', { audit: done.auditId })} />
             </p>
           ) : null}
           <button type="button" className="btn" onClick={onClose}>
@@ -664,7 +664,7 @@ function EditAndReplay({ letter, onClose, onDone }: { letter: Letter; onClose():
           <p>Replayed with the edited body.</p>
           {done.auditId ? (
             <p className="small">
-              Audit entry <Id value={done.auditId} />
+              Audit entry <Id value={done.auditId} to={href('/tenants', { audit: done.auditId })} />
             </p>
           ) : null}
           <button type="button" className="btn" onClick={onClose}>

@@ -7,6 +7,7 @@ import { graphql } from '../gql';
 import type { TenantsQuery } from '../gql/graphql';
 import { CopyButton, Dialog, Empty, ErrorBox, Id, Loading, Time } from '../components/common';
 import { JsonView } from '../components/JsonView';
+import { AuditLog } from '../components/AuditLog';
 import { explainError } from '../lib/errors';
 import { formatDuration, formatNumber } from '../lib/format';
 import { checkJsonSchema, parseJson } from '../lib/schemaCheck';
@@ -264,6 +265,12 @@ export function Tenants() {
             })}
           </tbody>
         </table>
+        </section>
+      ) : null}
+      {admin ? (
+        <section className="panel" aria-labelledby="audit-h">
+          <h3 id="audit-h">Operator actions (audit log)</h3>
+          <AuditLog highlight={params.get('audit')} />
         </section>
       ) : null}
       {modal?.kind === 'create' ? <CreateDialog onClose={close} onCreated={(name, apiKey) => { reload(); setModal({ kind: 'key', name, apiKey, rotated: false }); }} /> : null}
