@@ -355,6 +355,12 @@ for (const theme of ['light', 'dark'] as const) {
         await checkA11y(page, `${v.name} (${theme})`);
         await page.screenshot({ path: resolve(SHOTS, `${v.name}-${theme}.png`) });
       }
+      // the audit log below the tenants
+      await page.locator('#audit-h').evaluate((el) => {
+        el.scrollIntoView({ block: 'start' });
+        window.scrollBy(0, -60);
+      });
+      await page.screenshot({ path: resolve(SHOTS, `audit-log-${theme}.png`) });
       // a dialog too: the dry run of a replay (of a fresh pending letter)
       const pending = await postEvent(tenant.apiKey, { source: 'playwright', payload: { amount: 'ten' } });
       await page.goto(`/dead-letters?tenant=${tenant.id}`);
