@@ -243,4 +243,15 @@ async fn dead_letters_are_tailed_by_tenant_and_reason() {
     assert_eq!(item.item.record.reason, DlqReason::MissingField);
     assert!(item.item.at.is_some());
     let _ = skipped;
+
+    // at shutdown every live stream ends
+    let mut events = h.live.events(None, None);
+    h.shutdown.cancel();
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        (
+            a_missing.next().await.is_none(),
+            events.next().await.is_none(),
+        )
+    });
+    assert_eq!(ended.await.unwrap(), (true, true));
 }

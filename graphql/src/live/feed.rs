@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
@@ -29,6 +30,7 @@ pub struct Feed<T> {
     matches: Predicate<T>,
     last_tenant_seq: u64,
     missed: u64,
+    stopped: CancellationToken,
 }
 
 impl<T: LiveRecord> Feed<T> {
@@ -45,14 +47,19 @@ impl<T: LiveRecord> Feed<T> {
             matches,
             last_tenant_seq,
             missed: 0,
+            stopped: tail.stopped.clone(),
         }
     }
 
-    /// The next matching item and how many this subscriber missed just before it; `None` when the
-    /// feed has stopped (shutdown).
+    /// The next matching item and how many this subscriber missed just before it; `None` once the
+    /// process is shutting down.
     pub async fn next(&mut self) -> Option<(Arc<Stamped<T>>, u64)> {
         loop {
-            match self.receiver.recv().await {
+            let received = tokio::select! {
+                () = self.stopped.cancelled() => return None,
+                received = self.receiver.recv() => received,
+            };
+            match received {
                 Ok(stamped) => {
                     if let Some(tenant) = self.tenant {
                         if stamped.item.tenant_id() != tenant {

@@ -51,6 +51,7 @@ pub struct Live {
     events: Tail<LiveEvent>,
     dead_letters: Tail<LiveDeadLetter>,
     snapshots: Snapshots,
+    stopped: CancellationToken,
 }
 
 impl std::fmt::Debug for Live {
@@ -90,7 +91,7 @@ impl Live {
             snapshots.clone(),
             config.history_every,
             config.history_retention,
-            shutdown,
+            shutdown.clone(),
         ));
         Ok(Arc::new(Self {
             config,
@@ -98,6 +99,7 @@ impl Live {
             events,
             dead_letters,
             snapshots,
+            stopped: shutdown,
         }))
     }
 
@@ -154,6 +156,11 @@ impl Live {
     /// The stored samples of the last `minutes` minutes (at most a day), oldest first.
     pub async fn history(&self, minutes: i32) -> Result<Vec<history::Sample>, sqlx::Error> {
         history::read(&self.pool, minutes).await
+    }
+
+    /// Cancelled when the process shuts down (live streams end then).
+    pub fn stopped(&self) -> &CancellationToken {
+        &self.stopped
     }
 
     /// Subscribers of the `events` and `deadLetters` feeds right now.

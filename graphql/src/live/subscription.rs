@@ -163,19 +163,26 @@ fn snapshots(
 ) -> async_graphql::Result<impl Stream<Item = std::sync::Arc<Snapshot>> + use<>> {
     require_reader(ctx)?;
     let slot = slot(ctx)?;
-    let receiver = live(ctx)?.snapshots();
+    let live = live(ctx)?;
+    let receiver = live.snapshots();
+    let stopped = live.stopped().clone();
     let interval = Duration::from_millis(u64::try_from(interval_ms).unwrap_or(0))
         .clamp(MIN_INTERVAL, MAX_INTERVAL);
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     Ok(stream::unfold(
-        (receiver, ticks, slot),
-        |(mut receiver, mut ticks, slot)| async move {
-            ticks.tick().await;
+        (receiver, ticks, slot, stopped),
+        |(mut receiver, mut ticks, slot, stopped)| async move {
             // before the sampler's first snapshot (start-up) this waits for it; at shutdown the
-            // sampler is gone and the stream ends
-            let latest = receiver.wait_for(Option::is_some).await.ok()?.clone()?;
-            Some((latest, (receiver, ticks, slot)))
+            // stream ends
+            let latest = tokio::select! {
+                () = stopped.cancelled() => return None,
+                latest = async {
+                    ticks.tick().await;
+                    receiver.wait_for(Option::is_some).await.ok()?.clone()
+                } => latest?,
+            };
+            Some((latest, (receiver, ticks, slot, stopped)))
         },
     ))
 }

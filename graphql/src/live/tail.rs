@@ -61,6 +61,8 @@ impl TenantCounters {
 pub(crate) struct Tail<T> {
     sender: broadcast::Sender<Arc<Stamped<T>>>,
     pub(crate) counters: Arc<TenantCounters>,
+    /// Cancelled at shutdown: subscribers' streams end then.
+    pub(crate) stopped: CancellationToken,
 }
 
 impl<T: LiveRecord> Tail<T> {
@@ -92,8 +94,12 @@ impl<T: LiveRecord> Tail<T> {
             sender: sender.clone(),
             counters: counters.clone(),
         };
-        tokio::spawn(reader.run(shutdown));
-        Ok(Self { sender, counters })
+        tokio::spawn(reader.run(shutdown.clone()));
+        Ok(Self {
+            sender,
+            counters,
+            stopped: shutdown,
+        })
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Stamped<T>>> {
