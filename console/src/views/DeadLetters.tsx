@@ -6,6 +6,7 @@ import { useMutation, useQuery, useSubscription } from 'urql';
 import { graphql } from '../gql';
 import type { DeadLetterFilter, DeadLettersQuery, DlqReason, DeadLetterStatus } from '../gql/graphql';
 import { JsonView } from '../components/JsonView';
+import { Histogram } from '../components/Histogram';
 import { Command, Dialog, Empty, ErrorBox, Id, LiveBadge, Loading, StatusTag, Time } from '../components/common';
 import { explainError } from '../lib/errors';
 import { formatNumber, humanize } from '../lib/format';
@@ -70,6 +71,17 @@ const GroupsQuery = graphql(`
   }
 `);
 
+const DeadLetterMinutes = graphql(`
+  query DeadLetterMinutes($tenantId: UUID) {
+    stats(window: "1h", tenantId: $tenantId) {
+      series {
+        minute
+        deadLettered
+      }
+    }
+  }
+`);
+
 const NewDeadLetters = graphql(`
   subscription NewDeadLetters($filter: LiveDeadLetterFilter) {
     deadLetters(filter: $filter) {
@@ -123,9 +135,13 @@ export function DeadLetters() {
   const open = params.get('open');
 
   const since = SINCE[params.get('since') ?? ''] ? params.get('since')! : '';
-  // the window's start is fixed when the filter is chosen (a moving "now" would refetch every render)
-  const from = useMemo(() => (since ? new Date(Date.now() - SINCE[since] * 1000).toISOString() : null), [since]);
-  const baseFilter: DeadLetterFilter = useMemo(() => ({ tenantId, status, from }), [tenantId, status, from]);
+  // one minute picked on the histogram, or a window ending now whose start is fixed when chosen (a
+  // moving "now" would refetch every render)
+  const minute = params.get('minute') && !Number.isNaN(Date.parse(params.get('minute')!)) ? params.get('minute')! : null;
+  const from = useMemo(() => (minute ? minute : since ? new Date(Date.now() - SINCE[since] * 1000).toISOString() : null), [since, minute]);
+  const to = useMemo(() => (minute ? new Date(Date.parse(minute) + 60000).toISOString() : null), [minute]);
+  const baseFilter: DeadLetterFilter = useMemo(() => ({ tenantId, status, from, to }), [tenantId, status, from, to]);
+  const [minutes, refetchMinutes] = useQuery({ query: DeadLetterMinutes, variables: { tenantId } });
   const filter: DeadLetterFilter = useMemo(() => ({ ...baseFilter, reasons: reason ? [reason] : null, path }), [baseFilter, reason, path]);
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   const after = cursors[cursors.length - 1];
@@ -152,6 +168,7 @@ export function DeadLetters() {
   const refresh = () => {
     refetchList({ requestPolicy: 'network-only' });
     refetchGroups({ requestPolicy: 'network-only' });
+    refetchMinutes({ requestPolicy: 'network-only' });
   };
   // new letters (from the subscription) refresh the first page within 2 s; a slow poll covers what
   // arrived between the first query and the subscription's start
@@ -242,7 +259,7 @@ export function DeadLetters() {
         </label>
         <label className="inline">
           Failed{' '}
-          <select value={since} onChange={(e) => setParams({ since: e.target.value || null })}>
+          <select value={since} onChange={(e) => setParams({ since: e.target.value || null, minute: null })}>
             <option value="">any time</option>
             {Object.keys(SINCE).map((k) => (
               <option key={k} value={k}>
@@ -251,6 +268,14 @@ export function DeadLetters() {
             ))}
           </select>
         </label>
+        {minute ? (
+          <span className="chip">
+            failed in the minute <Time iso={minute} absolute />
+            <button type="button" className="btn-icon" aria-label="Clear the minute filter" onClick={() => setParams({ minute: null })}>
+              ✕
+            </button>
+          </span>
+        ) : null}
         {path ? (
           <span className="chip">
             path <code>{path}</code>
@@ -262,6 +287,14 @@ export function DeadLetters() {
       </div>
 
       <section className="panel" aria-labelledby="groups-h">
+        {minutes.data ? (
+          <Histogram
+            label="Dead letters per minute, last hour"
+            bars={minutes.data.stats.series.map((p) => ({ minute: p.minute, count: p.deadLettered }))}
+            selected={minute}
+            onPick={(m) => setParams({ minute: m, since: null })}
+          />
+        ) : null}
         <h3 id="groups-h">Causes</h3>
         {groups.error && !groups.data ? <ErrorBox error={groups.error} what="dead-letter groups" /> : null}
         {groups.data && groups.data.deadLetterGroups.length === 0 ? <p className="muted">No dead letters with these filters.</p> : null}
