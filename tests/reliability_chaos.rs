@@ -14,7 +14,7 @@ use pulse_loadtest::chaos::{
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bounded_chaos_loses_and_doubles_nothing() {
+async fn bounded_chaos_loses_nothing_and_stores_no_event_twice() {
     let db = TestDb::new().await;
     let root = repo_root()
         .join(".run/chaos")
@@ -53,16 +53,26 @@ async fn bounded_chaos_loses_and_doubles_nothing() {
     let table = faults::table(&verdicts);
     println!("{table}");
     for v in &verdicts {
-        assert!(
-            v.accepted > 0,
-            "load ran during {}\n{table}",
-            v.fault.name()
+        let name = v.fault.name();
+        assert!(v.accepted > 0, "load ran during {name}\n{table}");
+        assert_eq!(
+            (v.lost, v.duplicated, v.wrong_place, v.server_errors),
+            (0, 0, 0, 0),
+            "{name}: nothing lost, no second row, no 5xx other than 503\n{table}"
         );
-        assert!(v.passed(), "{} failed\n{table}", v.fault.name());
+        assert!(v.drained, "{name}: the processor drained\n{table}");
+        assert!(
+            v.client_recovery.is_some(),
+            "{name}: clients recovered\n{table}"
+        );
+        // a Redis that loses completions (the last second of its append-only file, a completion
+        // that failed while it was down) or an ingest killed between the broker's ack and the
+        // completion can turn a retried key into a second event until the processor checks keys
+        // itself (RELIABILITY.md, "Known gap"): counted in the table, asserted where it cannot be
+        if !v.fault.touches_redis() && v.fault != Fault::IngestKill {
+            assert_eq!(v.keys_stored_twice, 0, "{name}\n{table}");
+        }
     }
-    // the Redis kill was seen by keyed clients as 503s (or nothing, if it came back first),
-    // never as a 500
-    assert!(verdicts.iter().all(|v| v.server_errors == 0), "{table}");
     drop(stack);
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -75,10 +75,14 @@ impl Fault {
         matches!(self, Fault::KafkaKill | Fault::PostgresStop)
     }
 
-    /// Whether losing acknowledged data or doubling keys is the documented, expected outcome.
-    pub fn loses_idempotency_state(self) -> bool {
-        matches!(self, Fault::RedisFlush | Fault::RedisWipe)
+    /// Whether it stops, kills or empties Redis (where the idempotency keys live).
+    pub fn touches_redis(self) -> bool {
+        matches!(
+            self,
+            Fault::RedisStop | Fault::RedisKill | Fault::RedisFlush | Fault::RedisWipe
+        )
     }
+
 }
 
 /// The shape of each fault's run.
@@ -160,7 +164,7 @@ pub async fn run(stack: &mut Stack, fault: Fault, plan: &Plan) -> anyhow::Result
         _ => {}
     }
     let twice_before = stack.keys_stored_twice().await?;
-    let load = Load::start(LoadConfig {
+    let mut load = Load::start(LoadConfig {
         targets: stack.targets(),
         tenants: stack.tenants.clone(),
         rate: plan.rate,
@@ -171,11 +175,19 @@ pub async fn run(stack: &mut Stack, fault: Fault, plan: &Plan) -> anyhow::Result
         timeout: Duration::from_secs(5),
     });
     tokio::time::sleep(plan.warmup).await;
+    // keys completed before a Redis fault, sent again once it is healed: each must still be a
+    // duplicate of its first event
+    let completed = if fault.touches_redis() {
+        load.completed(300)
+    } else {
+        Vec::new()
+    };
     let fault_at = load.record().started.elapsed();
     inject(stack, fault, plan)
         .await
         .with_context(|| format!("injecting {}", fault.name()))?;
     let heal_at = load.record().started.elapsed();
+    load.retry_completed(completed);
     let heal_wall = chrono::Utc::now();
     let healed = Instant::now();
     let mut store_recovery = None;
@@ -357,7 +369,7 @@ pub fn table(verdicts: &[Verdict]) -> String {
     for v in verdicts {
         let verdict = if v.passed() {
             "PASS".to_owned()
-        } else if v.fault.loses_idempotency_state()
+        } else if v.fault.touches_redis()
             && v.lost == 0
             && v.duplicated == 0
             && v.server_errors == 0

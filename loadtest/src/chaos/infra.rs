@@ -231,6 +231,8 @@ impl PrivatePostgres {
         let bin = PathBuf::from(
             std::env::var("PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".to_owned()),
         );
+        // absolute: the server runs in its data folder, and its socket folder is this one
+        let root = &std::path::absolute(root)?;
         let dir = root.join("pg");
         let pg = Self {
             port: free_port(),

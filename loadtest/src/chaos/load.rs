@@ -122,6 +122,8 @@ pub struct Load {
     record: Arc<Record>,
     stop: StopFlag,
     tasks: JoinSet<()>,
+    /// For requests sent outside the steady flow ([`Load::retry_completed`]).
+    prototype: Arc<Client>,
 }
 
 /// Tells the clients to stop taking new requests.
@@ -185,15 +187,44 @@ impl Load {
                 }
             });
         }
+        let prototype = Arc::new(Client {
+            config,
+            http,
+            record: record.clone(),
+            next_target,
+            resend,
+            client: usize::MAX,
+        });
         Self {
             record,
             stop,
             tasks,
+            prototype,
         }
     }
 
     pub fn record(&self) -> &Arc<Record> {
         &self.record
+    }
+
+    /// The `n` most recently completed keyed requests (to be sent again after a fault).
+    pub fn completed(&self, n: usize) -> Vec<Pending> {
+        let pool = self
+            .prototype
+            .resend
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        pool[pool.len().saturating_sub(n)..].to_vec()
+    }
+
+    /// Sends each of `requests` once more, as clients do that lost their answers; each must come
+    /// back as a duplicate of its first event.
+    pub fn retry_completed(&mut self, requests: Vec<Pending>) {
+        for p in requests {
+            let c = self.prototype.clone();
+            self.tasks
+                .spawn(async move { c.send(p.tenant, Some(p.key), p.body, true).await });
+        }
     }
 
     /// Stops new requests, lets the ones in flight finish (their retries included) and returns
@@ -232,8 +263,8 @@ async fn pace(
 }
 
 /// A completed keyed request to send once more later.
-#[derive(Clone)]
-struct Pending {
+#[derive(Debug, Clone)]
+pub struct Pending {
     tenant: u16,
     key: String,
     body: String,
@@ -262,6 +293,11 @@ impl Client {
     /// One logical request: a re-send of a completed key, or a new event; retried until final.
     async fn one(&self) {
         let (tenant, key, body, is_resend) = self.next_request();
+        self.send(tenant, key, body, is_resend).await;
+    }
+
+    /// Sends one logical request until it gets a final answer or its retry window passes.
+    async fn send(&self, tenant: u16, key: Option<String>, body: String, is_resend: bool) {
         let kind = if is_resend {
             Kind::Duplicate
         } else {

@@ -59,6 +59,10 @@ pub struct Stack {
 impl Stack {
     pub async fn start(config: StackConfig) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.root)?;
+        let config = StackConfig {
+            root: std::path::absolute(&config.root)?,
+            ..config
+        };
         let redis = PrivateRedis::start(&config.root).await?;
         let (postgres, kafka, database_url, brokers) = match config.backing {
             Backing::Private => {
