@@ -45,7 +45,9 @@ export function AuditLog({ highlight, first = 50 }: { highlight?: string | null;
             </td>
             <td className="small mono">{a.actor}</td>
             <td className="mono small">{a.action}</td>
-            <td className="mono small args">{JSON.stringify(a.arguments)}</td>
+            <td className="mono small args" title={JSON.stringify(a.arguments, null, 1)}>
+              {JSON.stringify(a.arguments)}
+            </td>
             <td>
               <span className={`tag ${a.result === 'ok' ? 'ok' : 'bad'}`}>{a.result}</span>
             </td>
