@@ -236,24 +236,6 @@ impl Drop for CuttableProxy {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database() {
-        assert_eq!(
-            with_database("postgres://u:p@h:5432/pulse", "t1"),
-            "postgres://u:p@h:5432/t1"
-        );
-        assert_eq!(
-            with_database("postgres://u:p@h/pulse?sslmode=disable", "t1"),
-            "postgres://u:p@h/t1?sslmode=disable"
-        );
-        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
-    }
-}
-
 /// A service started in-process on a free loopback port, the way `pulse <service>` runs it.
 /// Dropping it cancels the service (a test that panics leaves nothing running); [`Spawned::stop`]
 /// stops it and checks that it shut down cleanly and in time.
@@ -339,5 +321,23 @@ impl Spawned {
 impl Drop for Spawned {
     fn drop(&mut self) {
         self.token.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/pulse", "t1"),
+            "postgres://u:p@h:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/pulse?sslmode=disable", "t1"),
+            "postgres://u:p@h/t1?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "t1"), "postgres://h/t1");
     }
 }
