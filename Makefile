@@ -73,8 +73,11 @@ console:
 
 ## console-test: the console's codegen drift check, typecheck, Vitest, size budget and Playwright
 ## end-to-end tests (Debian's chromium) against the services, which it starts when they are not running
-console-test: infra release migrate console
-	@scripts/services.sh start
+## (with the binary cargo built, which CI keeps in its shared CARGO_TARGET_DIR)
+console-test: infra release console
+	@echo "==> applying migrations"
+	@$(CARGO_TARGET_DIR_OR_TARGET)/release/pulse migrate
+	@PULSE_BIN="$(abspath $(CARGO_TARGET_DIR_OR_TARGET)/release/pulse)" scripts/services.sh start
 	@scripts/console.sh test
 
 ## loadtest: a bounded goose run against the stack of `make up`, with reconciliation
