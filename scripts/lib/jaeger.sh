@@ -91,8 +91,19 @@ jaeger_up() {
     # GOGC/GOMEMLIMIT: the in-memory store is a large live heap, and Go's default GOGC=100 re-scanned
     # it so often that garbage collection took about a third of Jaeger's CPU while Pulse traced
     # every event; collect less often, but never let the heap grow past the limit.
+    # JAEGER_UI_ASSETS: a built Jaeger UI (the jaeger-ui project's `build/` folder). Passed on only
+    # when it holds an index.html: Jaeger refuses to start with an assets path that has none.
+    local ui=()
+    if [[ -n "${JAEGER_UI_ASSETS:-}" ]]; then
+      if [[ -f "$JAEGER_UI_ASSETS/index.html" ]]; then
+        say jaeger "serving the Jaeger UI from $JAEGER_UI_ASSETS"
+        ui=(--set "extensions.jaeger_query.ui.assets_path=$JAEGER_UI_ASSETS")
+      else
+        warn jaeger "JAEGER_UI_ASSETS=$JAEGER_UI_ASSETS has no index.html; starting without a UI (the console shows traces)"
+      fi
+    fi
     start_daemon jaeger "$JAEGER_LOG" env JAEGER_LISTEN_HOST=127.0.0.1 \
-      GOGC="${JAEGER_GOGC:-400}" GOMEMLIMIT="${JAEGER_GOMEMLIMIT:-2GiB}" "$bin" --config "$REPO/infra/jaeger/config.yaml"
+      GOGC="${JAEGER_GOGC:-400}" GOMEMLIMIT="${JAEGER_GOMEMLIMIT:-2GiB}" "$bin" --config "$REPO/infra/jaeger/config.yaml" "${ui[@]}"
     pid=$(<"$(pidfile jaeger)")
   fi
   wait_for "$JAEGER_START_TIMEOUT" "$pid" jaeger_ready || rc=$?
