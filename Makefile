@@ -4,7 +4,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
-PULSE := ./target/release/pulse
+# the release binary wherever cargo builds it (CI shares one target directory between clones)
+PULSE = $(CARGO_TARGET_DIR_OR_TARGET)/release/pulse
 export DATABASE_URL ?= postgres://pulse:pulse@127.0.0.1:5432/pulse
 export REDIS_URL ?= redis://127.0.0.1:6379
 export KAFKA_BROKERS ?= 127.0.0.1:9092
