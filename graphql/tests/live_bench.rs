@@ -48,6 +48,15 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// CPU seconds (user + system) the process has used.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the fields after the command name (which is in parentheses and may hold spaces)
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "a benchmark: run by hand against a running service (see the module docs)"]
 async fn live_subscribers_under_load() {
@@ -60,6 +69,28 @@ async fn live_subscribers_under_load() {
     let tenant_count: usize = env("BENCH_TENANTS", 100);
     let seconds: u64 = env("BENCH_SECONDS", 20);
     let tenants: Vec<Uuid> = (0..tenant_count).map(|_| Uuid::new_v4()).collect();
+
+    // the topic with its contracted partitions, and the service sampling it
+    pulse_core::kafka::ensure_topics(&pulse_core::testkit::kafka_brokers(), &[(&topic, 6)])
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    pulse_core::testkit::eventually(
+        "the service samples the topic",
+        Duration::from_secs(30),
+        || {
+            let request = http
+                .post(format!("http://{addr}/graphql"))
+                .bearer_auth(&token)
+                .json(&json!({"query": "{ pipeline { partitions { partition } } }"}))
+                .send();
+            async move {
+                let body: serde_json::Value = request.await.ok()?.json().await.ok()?;
+                (body["data"]["pipeline"]["partitions"].as_array()?.len() == 6).then_some(())
+            }
+        },
+    )
+    .await;
 
     // connect and subscribe everyone first
     let delays = Arc::new(Mutex::new(Vec::<i64>::with_capacity(1 << 20)));
@@ -110,6 +141,8 @@ async fn live_subscribers_under_load() {
     // let the server register every subscription before measuring
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss_before = rss_kib(pid);
+    let cpu_before = cpu_seconds(pid);
+    let writing = Instant::now();
 
     // write at `rate` events/s for `seconds`, round-robin over the tenants; each event carries
     // the time its write began (the broker acknowledges a few ms later, so the delay measured is
@@ -138,6 +171,9 @@ async fn live_subscribers_under_load() {
             peak_rss = peak_rss.max(rss_kib(pid).unwrap_or(0));
         }
     }
+    let cpu = cpu_seconds(pid)
+        .zip(cpu_before)
+        .map(|(after, before)| (after - before) / writing.elapsed().as_secs_f64());
     let expected = written * (subscribers / tenant_count) as u64;
     // let the last ones arrive (bounded)
     let drain_end = Instant::now() + Duration::from_secs(10);
@@ -173,7 +209,9 @@ async fn live_subscribers_under_load() {
         pct(1.0)
     );
     println!(
-        "graphql RSS: {:?} KiB before writing, peak {peak_rss} KiB",
-        rss_before
+        "graphql RSS: {:?} KiB before writing, peak {peak_rss} KiB; graphql CPU while writing: \
+         {:.2} cores",
+        rss_before,
+        cpu.unwrap_or(f64::NAN)
     );
 }
