@@ -16,7 +16,7 @@ mod live_support;
 
 use std::{
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -93,7 +93,6 @@ async fn live_subscribers_under_load() {
     .await;
 
     // connect and subscribe everyone first
-    let delays = Arc::new(Mutex::new(Vec::<i64>::with_capacity(1 << 20)));
     let received = Arc::new(AtomicU64::new(0));
     let missed = Arc::new(AtomicU64::new(0));
     let stop = tokio_util::sync::CancellationToken::new();
@@ -108,13 +107,10 @@ async fn live_subscribers_under_load() {
                      missedBefore payload } }";
         ws.subscribe("e", query, json!({"t": tenants[i % tenant_count]}))
             .await;
-        let (delays, received, missed, stop) = (
-            delays.clone(),
-            received.clone(),
-            missed.clone(),
-            stop.clone(),
-        );
+        let (received, missed, stop) = (received.clone(), missed.clone(), stop.clone());
         readers.push(tokio::spawn(async move {
+            // each reader keeps its own delays (no lock shared by a thousand readers)
+            let mut delays = Vec::new();
             loop {
                 let result = tokio::select! {
                     () = stop.cancelled() => break,
@@ -130,8 +126,9 @@ async fn live_subscribers_under_load() {
                     event["missedBefore"].as_u64().unwrap_or(0),
                     Ordering::Relaxed,
                 );
-                delays.lock().unwrap().push(delay);
+                delays.push(delay);
             }
+            delays
         }));
     }
     println!(
@@ -184,11 +181,10 @@ async fn live_subscribers_under_load() {
         peak_rss = peak_rss.max(rss_kib(pid).unwrap_or(0));
     }
     stop.cancel();
+    let mut delays = Vec::new();
     for r in readers {
-        let _ = r.await;
+        delays.extend(r.await.unwrap_or_default());
     }
-
-    let mut delays = delays.lock().unwrap().clone();
     delays.sort_unstable();
     let pct = |p: f64| {
         delays
