@@ -82,7 +82,6 @@ impl Fault {
             Fault::RedisStop | Fault::RedisKill | Fault::RedisFlush | Fault::RedisWipe
         )
     }
-
 }
 
 /// The shape of each fault's run.
