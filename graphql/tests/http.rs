@@ -130,11 +130,25 @@ async fn graphql_over_http_status_codes_and_media_types() {
     assert_eq!(r.status(), 400, "GET without a query");
     // other methods
     assert_eq!(api.http.put(&url).send().await.unwrap().status(), 405);
-    // depth limit (12): thirteen levels of introspection
-    let deep = format!(
-        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+    // GraphiQL's introspection (graphql-js: args → type → up to nine nested ofType) fits
+    let standard = format!(
+        "{{ __schema {{ types {{ fields {{ args {{ type {{ {} kind {} }} }} }} }} }} }}",
         "ofType { ".repeat(9),
         "} ".repeat(9)
+    );
+    let r = post(None, json!({ "query": standard }).to_string())
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v.get("errors").is_none(),
+        "standard introspection refused: {v:.300}"
+    );
+    // depth limit (16): eighteen levels of introspection
+    let deep = format!(
+        "{{ __schema {{ types {{ fields {{ type {{ {} name {} }} }} }} }} }}",
+        "ofType { ".repeat(14),
+        "} ".repeat(14)
     );
     let r = post(None, json!({ "query": deep }).to_string())
         .await
