@@ -180,7 +180,11 @@ pub async fn serve(
         metrics,
         lag,
         readiness: readiness.clone(),
-        span_names: SpanNames::new(&pipeline_config),
+        span_names: SpanNames::new(
+            &pipeline_config.raw_topic,
+            &pipeline_config.dlq_topic,
+            &pipeline_config.group,
+        ),
         config: pipeline_config,
     };
     let loop_token = shutdown.child_token();

@@ -13,7 +13,7 @@ use opentelemetry::{
 use pulse_core::envelope::DlqReason;
 use pulse_otel::names::{attr, span};
 
-use crate::{pipeline::PipelineConfig, record::Record};
+use crate::record::Record;
 
 /// Span names and attribute values shared by every span of a pipeline, and the topic name every
 /// record shares (built once, cloned cheaply per event).
@@ -27,16 +27,17 @@ pub struct SpanNames {
 }
 
 impl SpanNames {
-    pub fn new(config: &PipelineConfig) -> Self {
+    /// Names for a pipeline reading `raw_topic` in `group` and dead-lettering to `dlq_topic`.
+    pub fn new(raw_topic: &str, dlq_topic: &str, group: &str) -> Self {
         let shared = |s: &str| StringValue::from(Arc::<str>::from(s));
-        let raw_topic = Arc::<str>::from(config.raw_topic.as_str());
+        let raw = Arc::<str>::from(raw_topic);
         Self {
-            topic: StringValue::from(raw_topic.clone()),
-            raw_topic,
-            process: span::process(&config.raw_topic),
-            send_dlq: span::send(&config.dlq_topic),
-            dlq_topic: shared(&config.dlq_topic),
-            group: shared(&config.group),
+            topic: StringValue::from(raw.clone()),
+            raw_topic: raw,
+            process: span::process(raw_topic),
+            send_dlq: span::send(dlq_topic),
+            dlq_topic: shared(dlq_topic),
+            group: shared(group),
         }
     }
 }
