@@ -368,7 +368,7 @@ async fn dlq(command: DlqCommand) -> anyhow::Result<()> {
                 ..DeadLetterFilter::default()
             };
             let infra = InfraConfig::from_env();
-            let topic = pulse_core::config::string("PULSE_TOPIC_RAW", pulse_core::kafka::TOPIC_RAW);
+            let topic = pulse_core::kafka::raw_topic_from_env();
             let replayer = Replayer::new(&infra.kafka_brokers, &topic)?;
             let report = dead_letters::replay(&pool, &replayer, &filter, &edit, dry_run).await?;
             println!("{}", serde_json::to_value(report)?);

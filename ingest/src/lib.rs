@@ -23,7 +23,7 @@ use pulse_core::{
     config::{InfraConfig, var},
     health::{self, Readiness},
     http_telemetry,
-    kafka::{RAW_PARTITIONS, TOPIC_RAW},
+    kafka::RAW_PARTITIONS,
     server::{self, ShutdownTiming},
 };
 use tokio::net::TcpListener;
@@ -93,7 +93,7 @@ impl Config {
             linger: ms("PULSE_KAFKA_LINGER_MS", 5)?,
             compression: pulse_core::config::string("PULSE_KAFKA_COMPRESSION", "lz4"),
             queue_max_messages: var("PULSE_KAFKA_QUEUE_MAX_MESSAGES", 200_000)?,
-            raw_topic: pulse_core::config::string("PULSE_TOPIC_RAW", TOPIC_RAW),
+            raw_topic: pulse_core::kafka::raw_topic_from_env(),
             auth_cache_ttl: ms("PULSE_AUTH_CACHE_TTL_MS", 30_000)?,
             auth_negative_ttl: ms("PULSE_AUTH_NEGATIVE_TTL_MS", 5_000)?,
             redis_timeout: ms("PULSE_REDIS_TIMEOUT_MS", 250)?,

@@ -29,9 +29,9 @@ use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use pulse_core::{
-    config::{InfraConfig, string, var},
+    config::{InfraConfig, var},
     health::{self, Readiness},
-    kafka::{CONSUMER_GROUP, DLQ_PARTITIONS, RAW_PARTITIONS, TOPIC_DLQ, TOPIC_RAW},
+    kafka::{self, DLQ_PARTITIONS, RAW_PARTITIONS},
     server::{self, ShutdownTiming},
 };
 use rdkafka::consumer::Consumer;
@@ -80,9 +80,9 @@ impl Config {
         let ms = |name, default| var(name, default).map(Duration::from_millis);
         Ok(Self {
             infra: InfraConfig::from_env(),
-            raw_topic: string("PULSE_TOPIC_RAW", TOPIC_RAW),
-            dlq_topic: string("PULSE_TOPIC_DLQ", TOPIC_DLQ),
-            group: string("PULSE_CONSUMER_GROUP", CONSUMER_GROUP),
+            raw_topic: kafka::raw_topic_from_env(),
+            dlq_topic: kafka::dlq_topic_from_env(),
+            group: kafka::consumer_group_from_env(),
             batch_size: var("PULSE_BATCH_SIZE", 5000)?,
             batch_wait: ms("PULSE_BATCH_WAIT_MS", 20)?,
             writers: var("PULSE_WRITERS", 3)?,
