@@ -20,6 +20,19 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
         .await
 }
 
+/// A pool that connects on first use, so a service starts (and reports itself not ready) while
+/// the database is down; every wait for a connection is bounded by `acquire_timeout`.
+pub fn lazy_pool(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(acquire_timeout)
+        .connect_lazy_with(connect_options(url)?))
+}
+
 /// The connection options for `url`.
 ///
 /// A loopback server is reached without TLS unless the URL or `PGSSLMODE` asks for an `sslmode`:

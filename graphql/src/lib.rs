@@ -137,13 +137,12 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_lazy_with(
-            pulse_core::db::connect_options(config.infra.database_url.expose())
-                .context("DATABASE_URL")?,
-        );
+    let pool = pulse_core::db::lazy_pool(
+        config.infra.database_url.expose(),
+        16,
+        std::time::Duration::from_secs(5),
+    )
+    .context("DATABASE_URL")?;
     let replayer = Replayer::new(&config.infra.kafka_brokers, &config.raw_topic)
         .context("creating the replay producer")?;
     let health = HealthChecker::new(

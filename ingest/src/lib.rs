@@ -6,6 +6,7 @@
 //! bodies are read with a hard size limit and checked to be JSON objects ([`body`]); every
 //! failure has one status and JSON code ([`error`]). The handlers live in [`handlers`].
 
+pub mod admission;
 pub mod auth;
 pub mod body;
 pub mod error;
@@ -158,13 +159,12 @@ pub async fn serve(
             Err(_) => tracing::warn!("creating the raw topic timed out"),
         }
     }
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(8)
-        .acquire_timeout(Duration::from_secs(2))
-        .connect_lazy_with(
-            pulse_core::db::connect_options(config.infra.database_url.expose())
-                .context("DATABASE_URL")?,
-        );
+    let pool = pulse_core::db::lazy_pool(
+        config.infra.database_url.expose(),
+        8,
+        Duration::from_secs(2),
+    )
+    .context("DATABASE_URL")?;
     let redis_client = redis::Client::open(config.infra.redis_url.expose()).context("REDIS_URL")?;
     let redis = redis::aio::ConnectionManager::new_lazy_with_config(
         redis_client,

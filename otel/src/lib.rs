@@ -13,6 +13,7 @@
 pub mod db;
 pub mod export;
 pub mod logs;
+pub mod messaging;
 pub mod names;
 pub mod propagation;
 

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use opentelemetry::{
     Context, KeyValue, StringValue,
     global::{BoxedSpan, BoxedTracer},
-    trace::{SpanKind, Tracer as _},
 };
 use pulse_core::envelope::DlqReason;
-use pulse_otel::names::{attr, span};
+use pulse_otel::{
+    messaging,
+    names::{attr, span},
+};
 
 use crate::record::Record;
 
@@ -57,22 +59,14 @@ impl SpanNames {
 
     /// The CONSUMER span of one record, continuing the trace in its `traceparent` header.
     pub(crate) fn process(&self, tracer: &BoxedTracer, m: &Record) -> BoxedSpan {
-        tracer
-            .span_builder(self.process.clone())
-            .with_kind(SpanKind::Consumer)
-            .with_attributes([
-                KeyValue::new(attr::MESSAGING_SYSTEM, "kafka"),
-                KeyValue::new(attr::MESSAGING_OPERATION_TYPE, "process"),
-                KeyValue::new(attr::MESSAGING_OPERATION_NAME, "process"),
-                KeyValue::new(attr::MESSAGING_DESTINATION_NAME, self.topic.clone()),
-                KeyValue::new(attr::MESSAGING_CONSUMER_GROUP_NAME, self.group.clone()),
-                KeyValue::new(
-                    attr::MESSAGING_DESTINATION_PARTITION_ID,
-                    i64::from(m.partition),
-                ),
-                KeyValue::new(attr::MESSAGING_KAFKA_OFFSET, m.offset),
-            ])
-            .start_with_context(tracer, &m.parent)
+        messaging::process(
+            self.process.clone(),
+            self.topic.clone(),
+            self.group.clone(),
+            m.partition,
+            m.offset,
+        )
+        .start_with_context(tracer, &m.parent)
     }
 
     /// The PRODUCER span of one dead letter sent to `events.dlq`, a child of its record's span.
@@ -82,17 +76,12 @@ impl SpanNames {
         parent: &Context,
         reason: DlqReason,
     ) -> BoxedSpan {
-        tracer
-            .span_builder(self.send_dlq.clone())
-            .with_kind(SpanKind::Producer)
-            .with_attributes([
-                KeyValue::new(attr::MESSAGING_SYSTEM, "kafka"),
-                KeyValue::new(attr::MESSAGING_OPERATION_TYPE, "send"),
-                KeyValue::new(attr::MESSAGING_OPERATION_NAME, "send"),
-                KeyValue::new(attr::MESSAGING_DESTINATION_NAME, self.dlq_topic.clone()),
-                KeyValue::new(attr::PULSE_DLQ_REASON, reason.as_str()),
-            ])
-            .start_with_context(tracer, parent)
+        messaging::send(
+            self.send_dlq.clone(),
+            self.dlq_topic.clone(),
+            [KeyValue::new(attr::PULSE_DLQ_REASON, reason.as_str())],
+        )
+        .start_with_context(tracer, parent)
     }
 
     /// The CLIENT span of one record's row insert; `batch_rows` is how many rows the statement
@@ -108,18 +97,8 @@ impl SpanNames {
             Table::Events => (span::INSERT_EVENTS, "events"),
             Table::DeadLetters => (span::INSERT_DEAD_LETTERS, "dead_letters"),
         };
-        let mut attributes = vec![
-            KeyValue::new(attr::DB_SYSTEM_NAME, "postgresql"),
-            KeyValue::new(attr::DB_OPERATION_NAME, "INSERT"),
-            KeyValue::new(attr::DB_COLLECTION_NAME, collection),
-        ];
-        if let Some(n) = batch_rows {
-            attributes.push(KeyValue::new(attr::MESSAGING_BATCH_MESSAGE_COUNT, n));
-        }
-        tracer
-            .span_builder(name)
-            .with_kind(SpanKind::Client)
-            .with_attributes(attributes)
+        let batch = batch_rows.map(|n| KeyValue::new(attr::MESSAGING_BATCH_MESSAGE_COUNT, n));
+        pulse_otel::db::span(name, "INSERT", collection, batch)
             .start_with_context(tracer, parent)
     }
 }
