@@ -72,7 +72,10 @@ impl Admission {
             None
         } else {
             let cost = u32::try_from(candidates.len()).unwrap_or(u32::MAX);
-            Some(gate.check(tenant.id, limit_of(tenant), cost, &keyed).await?)
+            Some(
+                gate.check(tenant.id, limit_of(tenant), cost, &keyed)
+                    .await?,
+            )
         };
         let verdicts = decision
             .as_ref()

@@ -272,7 +272,10 @@ async fn batch(
     }
     admission
         .settle(&state.gate, |candidate| {
-            matches!(items[positions[candidate]].result, Some(Ok(ItemOk::Accepted)))
+            matches!(
+                items[positions[candidate]].result,
+                Some(Ok(ItemOk::Accepted))
+            )
         })
         .await;
 

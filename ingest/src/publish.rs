@@ -161,10 +161,8 @@ impl Publisher {
         };
         let value = serde_json::to_vec(&envelope).map_err(|_| IngestError::NotAnObject)?;
         let key = event.partition_key.unwrap_or(&event_id_text);
-        let headers = pulse_otel::propagation::inject(
-            &cx,
-            record_headers(event.tenant_text, &event_id_text),
-        );
+        let headers =
+            pulse_otel::propagation::inject(&cx, record_headers(event.tenant_text, &event_id_text));
         let result = match self.enqueue(key.as_bytes(), &value, headers) {
             Ok(delivery) => delivered(delivery).await,
             Err(e) => Err(e),

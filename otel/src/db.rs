@@ -27,8 +27,13 @@ where
         return call.await;
     };
     let parent = Context::current();
-    let span = span(format!("{operation} {collection}"), operation, collection, [])
-        .start_with_context(tracer, &parent);
+    let span = span(
+        format!("{operation} {collection}"),
+        operation,
+        collection,
+        [],
+    )
+    .start_with_context(tracer, &parent);
     let cx = parent.with_span(span);
     let result = call.with_context(cx.clone()).await;
     let span = cx.span();

@@ -47,7 +47,10 @@ pub fn process(
             KeyValue::new(attr::MESSAGING_OPERATION_NAME, "process"),
             KeyValue::new(attr::MESSAGING_DESTINATION_NAME, topic),
             KeyValue::new(attr::MESSAGING_CONSUMER_GROUP_NAME, group),
-            KeyValue::new(attr::MESSAGING_DESTINATION_PARTITION_ID, i64::from(partition)),
+            KeyValue::new(
+                attr::MESSAGING_DESTINATION_PARTITION_ID,
+                i64::from(partition),
+            ),
             KeyValue::new(attr::MESSAGING_KAFKA_OFFSET, offset),
         ])
 }

@@ -98,7 +98,6 @@ impl SpanNames {
             Table::DeadLetters => (span::INSERT_DEAD_LETTERS, "dead_letters"),
         };
         let batch = batch_rows.map(|n| KeyValue::new(attr::MESSAGING_BATCH_MESSAGE_COUNT, n));
-        pulse_otel::db::span(name, "INSERT", collection, batch)
-            .start_with_context(tracer, parent)
+        pulse_otel::db::span(name, "INSERT", collection, batch).start_with_context(tracer, parent)
     }
 }
