@@ -1,7 +1,8 @@
-//! Making a batch durable: its dead letters are published to `events.dlq` and acknowledged, then
-//! its rows and dead letters are written in one PostgreSQL transaction ([`crate::store`]). Rows
-//! whose content PostgreSQL refuses become dead letters in that same transaction, so one hostile
-//! record never holds back the rest.
+//! Making a batch durable: its keyed records claim their idempotency keys first
+//! ([`crate::idempotency`]; a duplicate of another event becomes an alias, nothing else), its dead
+//! letters are published to `events.dlq` and acknowledged, then its rows and dead letters are
+//! written in one PostgreSQL transaction ([`crate::store`]). Rows whose content PostgreSQL refuses
+//! become dead letters in that same transaction, so one hostile record never holds back the rest.
 
 use chrono::Utc;
 use opentelemetry::{
@@ -13,8 +14,10 @@ use pulse_core::envelope::{DlqReason, SourcePosition};
 use pulse_otel::names::{attr, service};
 use rdkafka::error::KafkaError;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::{
+    idempotency::{self, Alias, Keyed},
     judge::{Failed, Handled, Outcome},
     pipeline::Pipeline,
     retry::InfraError,
@@ -35,7 +38,7 @@ impl Pipeline {
         loop {
             let started = std::time::Instant::now();
             match self.make_durable(&mut handled).await {
-                Ok(()) => {
+                Ok(aliases) => {
                     self.metrics
                         .batch_done(started.elapsed().as_secs_f64(), None);
                     if attempt > 0 {
@@ -46,7 +49,7 @@ impl Pipeline {
                         self.set_paused(false);
                     }
                     self.readiness.set_ready();
-                    self.account(&handled);
+                    self.account(&handled, &aliases);
                     return true;
                 }
                 Err(e) => {
@@ -63,11 +66,21 @@ impl Pipeline {
         }
     }
 
-    /// Metrics, lag and span outcomes of a durable batch; ends the CONSUMER spans.
-    pub(crate) fn account(&self, handled: &[Handled<'_>]) {
+    /// Metrics, lag and span outcomes of a durable batch; ends the CONSUMER spans. `aliases[i]`
+    /// is the event that record `i` duplicates, when it was recorded as an alias.
+    pub(crate) fn account(&self, handled: &[Handled<'_>], aliases: &[Option<Uuid>]) {
         let now = Utc::now();
-        for h in handled {
+        for (i, h) in handled.iter().enumerate() {
             let span = h.cx.span();
+            if let Some(original) = aliases.get(i).copied().flatten() {
+                if let Some(received_at) = received_at(&h.outcome) {
+                    self.lag.processed(h.partition, received_at);
+                }
+                span.set_attribute(KeyValue::new(attr::PULSE_OUTCOME, "duplicate"));
+                span.set_attribute(KeyValue::new(DUPLICATE_OF, original.to_string()));
+                span.end();
+                continue;
+            }
             match &h.outcome {
                 Outcome::Store(row) => {
                     self.metrics.end_to_end(
@@ -88,19 +101,32 @@ impl Pipeline {
         }
     }
 
-    /// Publishes the dead letters (waiting for acks), then writes rows and dead letters in one
-    /// transaction. Event rows whose content PostgreSQL refuses become dead letters
-    /// (`invalid_value`) in that same transaction, so one hostile record never holds back the rest.
-    pub(crate) async fn make_durable(&self, handled: &mut [Handled<'_>]) -> Result<(), InfraError> {
+    /// Claims the batch's idempotency keys and records the duplicates as aliases, publishes the
+    /// dead letters (waiting for acks), then writes rows and dead letters in one transaction.
+    /// Event rows whose content PostgreSQL refuses become dead letters (`invalid_value`) in that
+    /// same transaction, so one hostile record never holds back the rest. Returns, per record, the
+    /// event it duplicates when it was recorded as an alias instead.
+    pub(crate) async fn make_durable(
+        &self,
+        handled: &mut [Handled<'_>],
+    ) -> Result<Vec<Option<Uuid>>, InfraError> {
         let tracer = pulse_otel::tracer(service::PROCESSOR);
         // the rows are borrowed, not copied: a retried batch writes the same ones again
         let mut tx = store::begin(&self.pool).await?;
-        let dead: Vec<usize> = indices(handled, |o| matches!(o, Outcome::DeadLetter(_)));
+        let aliases = claim_keys(&mut tx, handled).await?;
+        let written_as_itself = |i: &usize| aliases[*i].is_none();
+        let dead: Vec<usize> = indices(handled, |o| matches!(o, Outcome::DeadLetter(_)))
+            .into_iter()
+            .filter(written_as_itself)
+            .collect();
         self.publish_dead_letters(&tracer, &mut tx, handled, &dead)
             .await?;
 
-        let stored = indices(handled, |o| matches!(o, Outcome::Store(_)));
-        let mut db_spans = self.db_spans(&tracer, handled, stored.len());
+        let stored: Vec<usize> = indices(handled, |o| matches!(o, Outcome::Store(_)))
+            .into_iter()
+            .filter(written_as_itself)
+            .collect();
+        let mut db_spans = self.db_spans(&tracer, handled, &aliases, stored.len());
         let written = {
             let events: Vec<&EventRow<'_>> = stored
                 .iter()
@@ -153,7 +179,7 @@ impl Pipeline {
                     span.end();
                 }
                 self.metrics.stored(written.events_inserted);
-                Ok(())
+                Ok(aliases)
             }
             Err(e) => {
                 end_failed(db_spans, e.kind());
@@ -249,17 +275,22 @@ impl Pipeline {
         Ok(())
     }
 
-    /// One INSERT span per record, as a child of its CONSUMER span (index = position in
-    /// `handled`; taken out when ended early).
+    /// One INSERT span per record written as itself (not an alias), as a child of its CONSUMER
+    /// span (index = position in `handled`; taken out when ended early).
     pub(crate) fn db_spans(
         &self,
         tracer: &BoxedTracer,
         handled: &[Handled<'_>],
+        aliases: &[Option<Uuid>],
         stored_count: usize,
     ) -> Vec<Option<BoxedSpan>> {
         handled
             .iter()
-            .map(|h| {
+            .zip(aliases)
+            .map(|(h, alias)| {
+                if alias.is_some() {
+                    return None;
+                }
                 let (table, rows) = match h.outcome {
                     Outcome::Store(_) => (Table::Events, Some(stored_count as i64)),
                     Outcome::DeadLetter(_) => (Table::DeadLetters, None),
@@ -267,6 +298,77 @@ impl Pipeline {
                 Some(self.span_names.insert(tracer, &h.cx, table, rows))
             })
             .collect()
+    }
+}
+
+/// The span attribute naming the event an alias duplicates.
+const DUPLICATE_OF: &str = "pulse.event.duplicate_of";
+
+/// Claims the idempotency keys of the batch's keyed records (stored or dead-lettered: a request
+/// that was invalid once stays a duplicate of its dead letter, as ingest answers it) and records
+/// those that duplicate another event as aliases. Returns, per record, the event it duplicates.
+async fn claim_keys(
+    tx: &mut store::Tx,
+    handled: &[Handled<'_>],
+) -> Result<Vec<Option<Uuid>>, sqlx::Error> {
+    let mut positions = Vec::new();
+    let mut keyed = Vec::new();
+    for (i, h) in handled.iter().enumerate() {
+        if let Some(k) = keyed_of(&h.outcome) {
+            positions.push(i);
+            keyed.push(k);
+        }
+    }
+    let mut aliases = vec![None; handled.len()];
+    if keyed.is_empty() {
+        return Ok(aliases);
+    }
+    let fates = idempotency::claim(tx, &keyed).await?;
+    let mut rows = Vec::new();
+    for ((&i, k), fate) in positions.iter().zip(&keyed).zip(fates) {
+        if let Some(original) = fate {
+            aliases[i] = Some(original);
+            rows.push(Alias {
+                tenant_id: k.tenant_id,
+                event_id: k.event_id,
+                original_event_id: original,
+                key: k.key,
+                received_at: k.received_at,
+            });
+        }
+    }
+    if !rows.is_empty() {
+        tracing::debug!(
+            duplicates = rows.len(),
+            "records whose idempotency key another event holds recorded as aliases"
+        );
+        idempotency::record_aliases(tx, &rows).await?;
+    }
+    Ok(aliases)
+}
+
+/// A record's idempotency key, if it has one.
+fn keyed_of<'a>(outcome: &'a Outcome<'_>) -> Option<Keyed<'a>> {
+    match outcome {
+        Outcome::Store(r) => Some(Keyed {
+            tenant_id: r.tenant_id,
+            key: r.idempotency_key.as_deref()?,
+            event_id: r.event_id,
+            received_at: r.received_at,
+        }),
+        Outcome::DeadLetter(d) => Some(Keyed {
+            tenant_id: d.0.tenant_id,
+            key: d.0.idempotency_key.as_deref()?,
+            event_id: d.0.event_id,
+            received_at: d.0.received_at.unwrap_or(d.0.failed_at),
+        }),
+    }
+}
+
+fn received_at(outcome: &Outcome<'_>) -> Option<chrono::DateTime<Utc>> {
+    match outcome {
+        Outcome::Store(r) => Some(r.received_at),
+        Outcome::DeadLetter(d) => d.0.received_at,
     }
 }
 

@@ -3,6 +3,7 @@
 //! - [`pipeline`]: the consume loop: batching, background writes, offsets stored in order
 //! - [`consumer`]: the Kafka consumer's context (lag statistics, commit before revocation)
 //! - `judge`: one record → an event row or a dead letter, under its CONSUMER span
+//! - [`idempotency`]: claiming idempotency keys in the batch's transaction; duplicates become aliases
 //! - `durable`: one batch → published dead letters + one transaction; refused rows dead-lettered
 //! - `retry`: infrastructure errors: backoff, paused partitions, readiness, stuck batches
 //! - [`spans`]: the per-event spans (CONSUMER, PRODUCER to `events.dlq`, CLIENT inserts)
@@ -15,6 +16,7 @@
 pub mod consumer;
 pub mod dlq;
 mod durable;
+pub mod idempotency;
 mod judge;
 pub mod metrics;
 pub mod pipeline;
@@ -188,6 +190,11 @@ pub async fn serve(
         config: pipeline_config,
     };
     let loop_token = shutdown.child_token();
+    tokio::spawn(idempotency::clean_up_periodically(
+        pipeline.pool.clone(),
+        Duration::from_secs(60),
+        loop_token.clone(),
+    ));
     let worker = tokio::spawn(Arc::new(pipeline).run(loop_token.clone()));
 
     let app = axum::Router::new()

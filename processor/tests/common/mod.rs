@@ -91,10 +91,12 @@ impl Harness {
             .0
     }
 
-    /// Produces an envelope like ingest does; returns its event id.
+    /// Produces an envelope like ingest does, with an idempotency key of its own; returns its
+    /// event id.
     pub async fn send(&self, tenant: Uuid, body: &str) -> Uuid {
         let id = Uuid::now_v7();
-        self.send_with(tenant, id, Utc::now(), Some("idem-1"), body)
+        // one key per event: events sharing a key within its window are stored once
+        self.send_with(tenant, id, Utc::now(), Some(&format!("idem-{id}")), body)
             .await;
         id
     }
