@@ -113,7 +113,11 @@ impl Pipeline {
         let tracer = pulse_otel::tracer(service::PROCESSOR);
         // the rows are borrowed, not copied: a retried batch writes the same ones again
         let mut tx = store::begin(&self.pool).await?;
-        let aliases = claim_keys(&mut tx, handled).await?;
+        let aliases = if self.config.idempotency_check {
+            claim_keys(&mut tx, handled).await?
+        } else {
+            vec![None; handled.len()]
+        };
         let written_as_itself = |i: &usize| aliases[*i].is_none();
         let dead: Vec<usize> = indices(handled, |o| matches!(o, Outcome::DeadLetter(_)))
             .into_iter()

@@ -74,6 +74,9 @@ pub struct Config {
     pub max_backoff: Duration,
     /// `PULSE_KAFKA_SESSION_TIMEOUT_MS` (default 10000): how soon a dead processor's partitions move.
     pub session_timeout: Duration,
+    /// `PULSE_IDEMPOTENCY_CHECK` (default true): claim idempotency keys in PostgreSQL, so a key
+    /// Redis forgot is still stored once ([`idempotency`]). `false` only to measure its cost.
+    pub idempotency_check: bool,
     pub shutdown: ShutdownTiming,
 }
 
@@ -92,6 +95,7 @@ impl Config {
             schema_cache_ttl: ms("PULSE_SCHEMA_CACHE_TTL_MS", 5_000)?,
             max_backoff: ms("PULSE_MAX_BACKOFF_MS", 5_000)?,
             session_timeout: ms("PULSE_KAFKA_SESSION_TIMEOUT_MS", 10_000)?,
+            idempotency_check: var("PULSE_IDEMPOTENCY_CHECK", true)?,
             shutdown: ShutdownTiming::from_env()?,
         })
     }
@@ -173,6 +177,7 @@ pub async fn serve(
         batch_wait: config.batch_wait,
         max_backoff: config.max_backoff,
         writers: config.writers.max(1),
+        idempotency_check: config.idempotency_check,
     };
     let pipeline = Pipeline {
         consumer: Arc::new(consumer),

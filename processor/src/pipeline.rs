@@ -42,6 +42,8 @@ pub struct PipelineConfig {
     pub max_backoff: Duration,
     /// Batches written concurrently (each its own transaction).
     pub writers: usize,
+    /// Whether keyed records claim their keys in PostgreSQL ([`crate::idempotency`]).
+    pub idempotency_check: bool,
 }
 
 /// Everything the loop needs.
