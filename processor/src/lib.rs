@@ -101,6 +101,9 @@ impl Config {
     }
 }
 
+/// How often the brokers are probed for readiness ([`consumer::watch_brokers`]).
+const BROKER_PROBE_EVERY: Duration = Duration::from_secs(2);
+
 /// Runs the processor until `shutdown` is cancelled: its loop finishes the batch in hand, commits
 /// and leaves the group; `/healthz`, `/readyz` and `/metrics` are served on `listener`.
 pub async fn serve(
@@ -198,6 +201,13 @@ pub async fn serve(
     tokio::spawn(idempotency::clean_up_periodically(
         pipeline.pool.clone(),
         Duration::from_secs(60),
+        loop_token.clone(),
+    ));
+    tokio::spawn(crate::consumer::watch_brokers(
+        pipeline.consumer.clone(),
+        config.raw_topic.clone(),
+        readiness.clone(),
+        BROKER_PROBE_EVERY,
         loop_token.clone(),
     ));
     let worker = tokio::spawn(Arc::new(pipeline).run(loop_token.clone()));
