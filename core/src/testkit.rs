@@ -1,6 +1,8 @@
 //! Test support used by every crate's integration tests (feature `testkit`). Tests run against the
 //! real servers `make test` starts, and stay hermetic: each gets its own database, its own topic
-//! names and Redis key prefix, and starts services in-process on port 0.
+//! names and Redis key prefix, and starts services in-process on port 0. Databases ([`TestDb`])
+//! and topics ([`TestTopic`]) are dropped with the value that owns them (`PULSE_TEST_KEEP=1` keeps
+//! them for a post-mortem); `scripts/test-cleanup.sh` still sweeps what a killed run left behind.
 
 use std::{future::Future, time::Duration};
 
@@ -30,7 +32,35 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", &id[..12])
 }
 
-/// A fresh database for one test.
+/// Whether a test's database and topics are kept after it (`PULSE_TEST_KEEP=1`).
+fn keep_test_data() -> bool {
+    std::env::var_os("PULSE_TEST_KEEP").is_some_and(|v| v == "1")
+}
+
+/// Runs `cleanup` to completion on a runtime of its own: `Drop` cannot await, and the test's
+/// runtime may be the one unwinding. Failures are reported, not raised (the sweep at the start of
+/// the next run removes what is left).
+fn clean_up_blocking<F>(what: String, cleanup: F)
+where
+    F: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let outcome = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?
+            .block_on(async { tokio::time::timeout(Duration::from_secs(15), cleanup).await })
+            .map_err(|_| "timed out".to_owned())?
+    })
+    .join();
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => eprintln!("test cleanup: {what}: {e}"),
+        Err(_) => eprintln!("test cleanup: {what}: panicked"),
+    }
+}
+
+/// A fresh database for one test, dropped (with any connection still open) when the value is.
 pub struct TestDb {
     pub name: String,
     pub url: String,
@@ -72,6 +102,90 @@ impl TestDb {
             redis_url: crate::Secret::new(redis_url()),
             kafka_brokers: kafka_brokers(),
         }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if keep_test_data() {
+            return;
+        }
+        let name = self.name.clone();
+        clean_up_blocking(format!("dropping database {name}"), async move {
+            let mut conn = PgConnection::connect(&admin_database_url())
+                .await
+                .map_err(|e| e.to_string())?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "drop database if exists \"{name}\" with (force)"
+            )))
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+        });
+    }
+}
+
+/// A Kafka topic name for one test (`test.{purpose}.{12 hex}`), deleted with its partitions when
+/// the value is dropped: every leftover topic is partitions the broker keeps open and checks.
+/// Whoever uses the name creates the topic (services create theirs on start).
+pub struct TestTopic {
+    name: String,
+}
+
+impl TestTopic {
+    pub fn new(purpose: &str) -> Self {
+        Self {
+            name: unique(&format!("test.{purpose}.")),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::ops::Deref for TestTopic {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl std::fmt::Display for TestTopic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl Drop for TestTopic {
+    fn drop(&mut self) {
+        if keep_test_data() {
+            return;
+        }
+        let name = self.name.clone();
+        clean_up_blocking(format!("deleting topic {name}"), async move {
+            use rdkafka::admin::{AdminClient, AdminOptions};
+            let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+                crate::kafka::client_config(&kafka_brokers())
+                    .create()
+                    .map_err(|e| e.to_string())?;
+            let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+            let results = admin
+                .delete_topics(&[name.as_str()], &options)
+                .await
+                .map_err(|e| e.to_string())?;
+            for result in results {
+                match result {
+                    // never created (the test failed before using it), or already gone
+                    Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)) => {
+                    }
+                    Err((topic, code)) => return Err(format!("{topic}: {code}")),
+                }
+            }
+            Ok(())
+        });
     }
 }
 

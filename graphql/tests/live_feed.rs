@@ -132,7 +132,7 @@ async fn each_subscriber_gets_exactly_the_events_of_its_tenant_and_types() {
     let event = &item.item;
     assert_eq!(event.envelope.event_id, a3);
     assert_eq!(event.event_type(), Some("order.paid"));
-    assert_eq!(event.topic, h.topics.raw);
+    assert_eq!(event.topic, h.topics.raw.name());
     assert!(event.offset >= 0);
     assert_eq!(
         event.trace_id.as_deref(),

@@ -163,7 +163,7 @@ async fn the_admin_receives_the_events_of_its_filter_on_both_protocols() {
         assert_eq!(event["tenantId"], t.to_string());
         assert_eq!(event["eventType"], "order.created");
         assert_eq!(event["status"], "ACCEPTED");
-        assert_eq!(event["kafkaTopic"], stack.topics.raw);
+        assert_eq!(event["kafkaTopic"], stack.topics.raw.name());
         assert!(event["kafkaOffset"].as_i64().unwrap() >= 0);
         assert_eq!(event["traceId"], "0af7651916cd43dd8448eb211c80319c");
         assert_eq!(event["missedBefore"], 0);
@@ -385,7 +385,7 @@ async fn pipeline_is_read_by_signed_in_callers_and_its_history_survives_a_restar
         }
     })
     .await;
-    assert_eq!(lagging["topic"], topics.raw);
+    assert_eq!(lagging["topic"], topics.raw.name());
     assert_eq!(lagging["group"], topics.group);
     assert_eq!(lagging["partitions"].as_array().unwrap().len(), 3);
     assert!(lagging["partitions"][0]["committedOffset"].is_null());
@@ -473,7 +473,7 @@ async fn an_event_posted_to_ingest_reaches_its_tenants_subscription() {
     let (mine, key) = tenant(&stack.db).await;
     let mut config = pulse_ingest::Config::from_env().unwrap();
     config.infra = stack.db.infra();
-    config.raw_topic = stack.topics.raw.clone();
+    config.raw_topic = stack.topics.raw.to_string();
     config.redis_prefix = pulse_core::testkit::unique("live-ingest-");
     config.create_topics = false;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -2,13 +2,11 @@
 //! token, replay topic and live topics, and helpers to call it as admin, tenant or nobody.
 #![allow(dead_code)]
 
-use std::{net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pulse_core::{Secret, TenantStore, testkit};
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -22,12 +20,12 @@ pub enum As {
 }
 
 pub struct Api {
-    pub addr: SocketAddr,
+    service: testkit::Spawned,
     pub db: testkit::TestDb,
     pub http: reqwest::Client,
-    pub raw_topic: String,
-    shutdown: CancellationToken,
-    handle: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Where replays go; the live topics are only held to be deleted with the harness.
+    pub raw_topic: testkit::TestTopic,
+    _live_topics: [testkit::TestTopic; 2],
 }
 
 impl Api {
@@ -37,9 +35,9 @@ impl Api {
 
     pub async fn start_with(tweak: impl FnOnce(&mut pulse_graphql::Config)) -> Self {
         let db = testkit::TestDb::new().await;
-        let raw_topic = testkit::unique("api-raw-");
-        let live_raw = testkit::unique("api-live-raw-");
-        let live_dlq = testkit::unique("api-live-dlq-");
+        let raw_topic = testkit::TestTopic::new("api-raw");
+        let live_raw = testkit::TestTopic::new("api-live-raw");
+        let live_dlq = testkit::TestTopic::new("api-live-dlq");
         pulse_core::kafka::ensure_topics(
             &testkit::kafka_brokers(),
             &[(&raw_topic, 1), (&live_raw, 1), (&live_dlq, 1)],
@@ -47,40 +45,32 @@ impl Api {
         .await
         .expect("test topics");
         let mut config = pulse_graphql::Config::new(db.infra(), Secret::new(ADMIN_TOKEN));
-        config.raw_topic = raw_topic.clone();
-        config.live.raw_topic = live_raw;
-        config.live.dlq_topic = live_dlq;
+        config.raw_topic = raw_topic.to_string();
+        config.live.raw_topic = live_raw.to_string();
+        config.live.dlq_topic = live_dlq.to_string();
         config.live.group = testkit::unique("api-group-");
         config.shutdown.grace = Duration::ZERO;
         config.shutdown.drain = Duration::from_secs(2);
         tweak(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(pulse_graphql::serve(config, listener, shutdown.clone()));
-        let http = reqwest::Client::new();
-        let api = Self {
-            addr,
-            db,
-            http,
-            raw_topic,
-            shutdown,
-            handle: Some(handle),
-        };
-        let url = api.url("/readyz");
-        testkit::eventually("graphql ready", Duration::from_secs(20), || {
-            let (http, url) = (api.http.clone(), url.clone());
-            async move {
-                let r = http.get(url).send().await.ok()?;
-                (r.status() == 200).then_some(())
-            }
+        let service = testkit::Spawned::start("graphql", |listener, token| {
+            pulse_graphql::serve(config, listener, token)
         })
         .await;
-        api
+        Self {
+            service,
+            db,
+            http: reqwest::Client::new(),
+            raw_topic,
+            _live_topics: [live_raw, live_dlq],
+        }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.service.addr
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.service.url(path)
     }
 
     /// POSTs one operation; returns the HTTP status and the JSON body.
@@ -187,16 +177,8 @@ impl Api {
         .unwrap()
     }
 
-    pub async fn stop(mut self) {
-        self.shutdown.cancel();
-        if let Some(handle) = self.handle.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
-        }
-    }
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
+    /// Stops the service and checks it shut down cleanly and in time.
+    pub async fn stop(self) {
+        self.service.stop().await;
     }
 }

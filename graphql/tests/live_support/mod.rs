@@ -21,16 +21,16 @@ pub const RAW_PARTITIONS: i32 = 3;
 
 /// A test's own topics and processor group.
 pub struct Topics {
-    pub raw: String,
-    pub dlq: String,
+    pub raw: testkit::TestTopic,
+    pub dlq: testkit::TestTopic,
     pub group: String,
 }
 
 impl Topics {
     pub async fn new() -> Self {
         let topics = Self {
-            raw: testkit::unique("live-raw-"),
-            dlq: testkit::unique("live-dlq-"),
+            raw: testkit::TestTopic::new("live-raw"),
+            dlq: testkit::TestTopic::new("live-dlq"),
             group: testkit::unique("live-group-"),
         };
         pulse_core::kafka::ensure_topics(
@@ -45,8 +45,8 @@ impl Topics {
     /// Live settings on these topics, sampling and writing history every 200 ms.
     pub fn config(&self) -> LiveConfig {
         LiveConfig {
-            raw_topic: self.raw.clone(),
-            dlq_topic: self.dlq.clone(),
+            raw_topic: self.raw.to_string(),
+            dlq_topic: self.dlq.to_string(),
             group: self.group.clone(),
             sample_every: Duration::from_millis(200),
             history_every: Duration::from_millis(200),
@@ -181,8 +181,7 @@ pub const ADMIN_TOKEN: &str = "live-test-admin-token-0123456789";
 /// A `pulse graphql` service in-process on port 0, on a test's database and topics.
 pub struct Service {
     pub addr: std::net::SocketAddr,
-    shutdown: tokio_util::sync::CancellationToken,
-    handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    spawned: testkit::Spawned,
 }
 
 impl Service {
@@ -193,36 +192,24 @@ impl Service {
     ) -> Self {
         let mut config =
             pulse_graphql::Config::new(db.infra(), pulse_core::Secret::new(ADMIN_TOKEN));
-        config.raw_topic = topics.raw.clone();
+        config.raw_topic = topics.raw.to_string();
         config.live = topics.config();
         config.shutdown.grace = Duration::ZERO;
         config.shutdown.drain = Duration::from_secs(2);
         tweak(&mut config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let handle = tokio::spawn(pulse_graphql::serve(config, listener, shutdown.clone()));
-        let service = Self {
-            addr,
-            shutdown,
-            handle,
-        };
-        let url = format!("http://{addr}/readyz");
-        testkit::eventually("graphql ready", Duration::from_secs(20), || {
-            let url = url.clone();
-            async move {
-                let r = reqwest::get(url).await.ok()?;
-                (r.status() == 200).then_some(())
-            }
+        let spawned = testkit::Spawned::start("graphql", |listener, token| {
+            pulse_graphql::serve(config, listener, token)
         })
         .await;
-        service
+        Self {
+            addr: spawned.addr,
+            spawned,
+        }
     }
 
-    /// Stops the service and waits until it has.
+    /// Stops the service and checks it shut down cleanly and in time.
     pub async fn stop(self) {
-        self.shutdown.cancel();
-        self.handle.await.unwrap().unwrap();
+        self.spawned.stop().await;
     }
 
     /// `query` over HTTP with `auth` as (header, value); the whole response.

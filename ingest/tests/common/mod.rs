@@ -15,7 +15,7 @@ pub type Ingest = testkit::Spawned;
 
 pub struct Harness {
     pub db: TestDb,
-    pub topic: String,
+    pub topic: testkit::TestTopic,
     pub prefix: String,
     pub tenants: TenantStore,
     pub http: reqwest::Client,
@@ -25,7 +25,7 @@ impl Harness {
     pub async fn new() -> Self {
         testkit::telemetry();
         let db = TestDb::new().await;
-        let topic = testkit::unique("test.raw.");
+        let topic = testkit::TestTopic::new("raw");
         pulse_core::kafka::ensure_topics(&testkit::kafka_brokers(), &[(&topic, 6)])
             .await
             .unwrap();
@@ -41,7 +41,7 @@ impl Harness {
     pub fn config(&self) -> pulse_ingest::Config {
         let mut c = pulse_ingest::Config::from_env().unwrap();
         c.infra = self.db.infra();
-        c.raw_topic = self.topic.clone();
+        c.raw_topic = self.topic.to_string();
         c.redis_prefix = self.prefix.clone();
         c.create_topics = false;
         c.auth_cache_ttl = Duration::from_millis(300);
