@@ -1,5 +1,6 @@
 //! Reading PostgreSQL for the reconciliation: polling until the processor has written a row for
-//! every recorded id, then fetching those rows, in chunks of ids.
+//! every recorded id, then fetching those rows, in chunks of ids. A row in `event_aliases` (the
+//! processor's record of an id whose idempotency key another event held) counts as a row.
 
 use std::{
     collections::HashSet,
@@ -15,12 +16,37 @@ use crate::reconcile::{Drain, Found, Place};
 const CHUNK: usize = 5_000;
 const POLL: Duration = Duration::from_millis(500);
 
-/// The ids among `ids` that have a row in `events` or `dead_letters`.
+/// The ids among `ids` that have a row in `events`, `dead_letters` or `event_aliases`.
 async fn present(pool: &PgPool, ids: &[Uuid], tenants: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    let mut present: Vec<Uuid> = sqlx::query_scalar(
         "select event_id from events where event_id = any($1::uuid[]) \
          union all \
          select event_id from dead_letters \
+         where tenant_id = any($2::uuid[]) and event_id = any($1::uuid[])",
+    )
+    .bind(ids)
+    .bind(tenants)
+    .fetch_all(pool)
+    .await?;
+    present.extend(aliases(pool, ids, tenants).await?.into_iter().map(|a| a.0));
+    Ok(present)
+}
+
+/// `(event_id, tenant_id, original_event_id)` of the aliases among `ids`; none on a database
+/// migrated before `event_aliases` existed.
+async fn aliases(
+    pool: &PgPool,
+    ids: &[Uuid],
+    tenants: &[Uuid],
+) -> Result<Vec<(Uuid, Uuid, Uuid)>, sqlx::Error> {
+    let exists: bool = sqlx::query_scalar("select to_regclass('event_aliases') is not null")
+        .fetch_one(pool)
+        .await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "select event_id, tenant_id, original_event_id from event_aliases \
          where tenant_id = any($2::uuid[]) and event_id = any($1::uuid[])",
     )
     .bind(ids)
@@ -64,7 +90,7 @@ pub async fn wait_for_drain(
     }
 }
 
-/// Every row in `events` and `dead_letters` for `ids`.
+/// Every row in `events`, `dead_letters` and `event_aliases` for `ids`.
 pub async fn fetch(
     pool: &PgPool,
     ids: &[Uuid],
@@ -102,6 +128,13 @@ pub async fn fetch(
                     },
                 }),
         );
+        found.extend(aliases(pool, chunk, tenants).await?.into_iter().map(
+            |(event_id, tenant_id, original)| Found {
+                event_id,
+                tenant_id,
+                place: Place::Alias { original },
+            },
+        ));
     }
     Ok(found)
 }

@@ -1,7 +1,9 @@
 //! The end-of-run check behind Pulse's headline guarantee: every event ingest accepted ends up
 //! exactly once in PostgreSQL, in the right table, and duplicates add nothing. Waits for the
 //! processor to drain, reads the rows for the recorded ids ([`crate::lookup`]), and classifies
-//! each id.
+//! each id. An id the processor recorded as an alias (its idempotency key was held by another
+//! event, e.g. after Redis lost the key and ingest answered a retry with a new id) is accounted
+//! for once: "stored as a duplicate of X".
 
 use std::{
     collections::{HashMap, HashSet},
@@ -32,7 +34,14 @@ pub enum ReconcileError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
     Events,
-    DeadLetters { reason: String, replayed: bool },
+    DeadLetters {
+        reason: String,
+        replayed: bool,
+    },
+    /// In `event_aliases`: not stored itself, a duplicate of `original` (same idempotency key).
+    Alias {
+        original: Uuid,
+    },
 }
 
 /// The columns of the reconciliation table, in the text and the HTML report alike.
@@ -67,6 +76,9 @@ pub struct Row {
     pub missing: u64,
     pub duplicated: u64,
     pub wrong_place: u64,
+    /// Ids recorded as aliases of another event with the same idempotency key (in neither
+    /// `stored` nor `dead_lettered`; said in the verdict line).
+    pub aliased: u64,
 }
 
 impl Row {
@@ -79,6 +91,7 @@ impl Row {
         self.missing += other.missing;
         self.duplicated += other.duplicated;
         self.wrong_place += other.wrong_place;
+        self.aliased += other.aliased;
     }
 }
 
@@ -184,11 +197,19 @@ impl Reconciliation {
                 self.drain.waited.as_secs_f64()
             )
         };
+        let aliased = match t.aliased {
+            0 => String::new(),
+            n => format!(
+                "; {n} as the alias of an earlier event with the same idempotency key, not stored again"
+            ),
+        };
         if self.is_clean() {
-            format!("reconciliation OK: every accepted event stored exactly once ({drain})")
+            format!(
+                "reconciliation OK: every accepted event stored exactly once ({drain}{aliased})"
+            )
         } else {
             format!(
-                "reconciliation FAILED: {} missing, {} duplicated, {} in the wrong place ({drain})",
+                "reconciliation FAILED: {} missing, {} duplicated, {} in the wrong place ({drain}{aliased})",
                 t.missing, t.duplicated, t.wrong_place
             )
         }
@@ -335,6 +356,9 @@ fn count_places(row: &mut Row, found: &[&Found]) {
     {
         row.dead_lettered += 1;
     }
+    if found.iter().any(|f| matches!(f.place, Place::Alias { .. })) {
+        row.aliased += 1;
+    }
 }
 
 /// Why a single row is not where an event of `kind` belongs, if it is not.
@@ -343,6 +367,8 @@ fn misplaced(kind: Kind, found: &Found, tenant: Option<Uuid>) -> Option<String> 
         return Some(format!("stored under tenant {}", found.tenant_id));
     }
     match (&found.place, kind.expects_dead_letter()) {
+        // the event it duplicates has its own row (and, when it was accepted, its own check)
+        (Place::Alias { .. }, _) => None,
         (Place::Events, false) => None,
         (Place::DeadLetters { reason, .. }, true) if reason == EXPECTED_REASON => None,
         (Place::DeadLetters { reason, .. }, true) => {
@@ -532,6 +558,34 @@ mod tests {
         };
         let r = classify(&snapshot(vec![a], vec![]), &t, &[replayed, stored(&a, &t)]);
         assert!(r.is_clean(), "{}", r.table());
+    }
+
+    #[test]
+    fn an_alias_is_accounted_for_once_and_an_alias_beside_a_row_is_a_copy() {
+        let t = tenants();
+        let original = accepted(Kind::Valid, 0);
+        let retry = accepted(Kind::Valid, 0);
+        let alias = Found {
+            event_id: retry.event_id,
+            tenant_id: t[0],
+            place: Place::Alias {
+                original: original.event_id,
+            },
+        };
+        let s = snapshot(vec![original, retry], vec![]);
+        let r = classify(&s, &t, &[stored(&original, &t), alias.clone()]);
+        assert!(r.is_clean(), "{}", r.table());
+        let valid = r.row(Kind::Valid);
+        assert_eq!((valid.stored, valid.aliased), (1, 1));
+        assert!(
+            r.verdict()
+                .contains("1 as the alias of an earlier event with the same idempotency key"),
+            "{}",
+            r.verdict()
+        );
+
+        let r = classify(&s, &t, &[stored(&original, &t), alias, stored(&retry, &t)]);
+        assert_eq!(r.duplicated(), 1, "{}", r.table());
     }
 
     #[test]

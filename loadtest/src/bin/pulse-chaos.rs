@@ -20,7 +20,7 @@ use pulse_loadtest::chaos::{
 struct Args {
     /// Faults to run, comma-separated (default: all): processor-kill, kafka-kill, postgres-stop,
     /// redis-stop, redis-kill, redis-flushall, redis-wipe-aof, ingest-kill,
-    /// processor-kill-in-rebalance
+    /// processor-kill-in-rebalance; redis-loss = redis-flushall and redis-wipe-aof
     #[arg(long, value_delimiter = ',')]
     faults: Vec<String>,
     /// Seconds PostgreSQL and Redis stay stopped
@@ -75,8 +75,9 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     } else {
         args.faults
             .iter()
-            .map(|f| Fault::parse(f).ok_or_else(|| anyhow::anyhow!("unknown fault {f:?}")))
-            .collect::<anyhow::Result<_>>()?
+            .map(|f| Fault::parse_group(f).ok_or_else(|| anyhow::anyhow!("unknown fault {f:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .concat()
     };
     if args.root.exists() {
         std::fs::remove_dir_all(&args.root)?;

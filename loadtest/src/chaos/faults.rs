@@ -70,6 +70,15 @@ impl Fault {
         Fault::ALL.into_iter().find(|f| f.name() == name)
     }
 
+    /// A fault's name, or `redis-loss`: the faults where Redis comes back without its data
+    /// (`redis-flushall`, `redis-wipe-aof`).
+    pub fn parse_group(name: &str) -> Option<Vec<Fault>> {
+        match name {
+            "redis-loss" => Some(vec![Fault::RedisFlush, Fault::RedisWipe]),
+            _ => Fault::parse(name).map(|f| vec![f]),
+        }
+    }
+
     /// Whether it stops a server only a private stack has.
     pub fn needs_private_backing(self) -> bool {
         matches!(self, Fault::KafkaKill | Fault::PostgresStop)
@@ -117,6 +126,9 @@ pub struct Verdict {
     pub wrong_place: u64,
     /// Idempotency keys stored as two or more events.
     pub keys_stored_twice: i64,
+    /// Acknowledged ids the processor recorded as the alias of an earlier event with the same
+    /// key (a retry ingest answered with a new id after Redis lost the key): accounted for once.
+    pub aliased: u64,
     /// Answers from the fault's start until clients recovered, by status (0 = no connection,
     /// 1 = timeout).
     pub statuses: BTreeMap<u16, u64>,
@@ -224,6 +236,7 @@ pub async fn run(stack: &mut Stack, fault: Fault, plan: &Plan) -> anyhow::Result
         duplicated: total.duplicated,
         wrong_place: total.wrong_place,
         keys_stored_twice: stack.keys_stored_twice().await? - twice_before,
+        aliased: total.aliased,
         statuses: statuses(&answers, fault_at, window_end),
         server_errors: answers
             .iter()
@@ -357,6 +370,7 @@ pub fn table(verdicts: &[Verdict]) -> String {
         "lost",
         "dup rows",
         "key->2 events",
+        "key->alias",
         "answers from fault to recovery",
         "5xx!=503",
         "gave up",
@@ -383,6 +397,7 @@ pub fn table(verdicts: &[Verdict]) -> String {
             v.lost.to_string(),
             v.duplicated.to_string(),
             v.keys_stored_twice.to_string(),
+            v.aliased.to_string(),
             describe_statuses(&v.statuses),
             v.server_errors.to_string(),
             v.gave_up.to_string(),
@@ -460,6 +475,14 @@ mod tests {
             assert_eq!(Fault::parse(f.name()), Some(f));
         }
         assert_eq!(Fault::parse("nope"), None);
+        assert_eq!(
+            Fault::parse_group("redis-loss"),
+            Some(vec![Fault::RedisFlush, Fault::RedisWipe])
+        );
+        assert_eq!(
+            Fault::parse_group("redis-kill"),
+            Some(vec![Fault::RedisKill])
+        );
     }
 
     #[test]
@@ -471,6 +494,7 @@ mod tests {
             duplicated: 0,
             wrong_place: 0,
             keys_stored_twice: 3,
+            aliased: 0,
             statuses: BTreeMap::new(),
             server_errors: 0,
             gave_up: 0,
