@@ -115,6 +115,18 @@ async fn a_retried_key_with_a_new_event_id_is_stored_once_and_recorded_as_an_ali
     .await
     .unwrap();
     assert_eq!(holder, first);
+    // the id the retry was acknowledged with leads to the event it duplicates (GraphQL `event`)
+    let looked_up = pulse_core::admin::events::lookup(&h.db.pool, Some(tenant.id), retry)
+        .await
+        .unwrap()
+        .expect("the alias id is found");
+    assert_eq!(looked_up.stored.map(|e| e.event_id), Some(first));
+    // and by its key there is one event
+    let by_key =
+        pulse_core::admin::events::by_idempotency_key(&h.db.pool, Some(tenant.id), "order-1")
+            .await
+            .unwrap();
+    assert_eq!(by_key.len(), 1);
 
     // and the alias redelivered stays one alias
     send_keyed(&h, tenant.id, retry, Utc::now(), Some("order-1"), GOOD, "b").await;

@@ -200,7 +200,8 @@ impl LifecycleStep {
     }
 }
 
-/// The event `event_id` (within `tenant_id` when given), stored or dead-lettered.
+/// The event `event_id` (within `tenant_id` when given), stored or dead-lettered; for an id
+/// recorded as the alias of another event with the same idempotency key, that event.
 pub async fn lookup(
     pool: &PgPool,
     tenant_id: Option<Uuid>,
@@ -221,12 +222,30 @@ pub async fn lookup(
         event_id,
     )
     .await?;
-    Ok(
-        (stored.is_some() || dead_letter.is_some()).then_some(EventRecord {
+    if stored.is_some() || dead_letter.is_some() {
+        return Ok(Some(EventRecord {
             stored,
             dead_letter,
-        }),
+        }));
+    }
+    // an id the processor did not store because its idempotency key was held by another event
+    // (Redis had lost the key, ingest answered the retry with a new id): the event it duplicates
+    // is what became of it; its different `event_id` tells the caller so
+    let original: Option<(Uuid, Uuid)> = sqlx::query_as(
+        "select tenant_id, original_event_id from event_aliases \
+         where event_id = $1 and ($2::uuid is null or tenant_id = $2) limit 1",
     )
+    .bind(event_id)
+    .bind(tenant_id)
+    .fetch_optional(pool)
+    .traced("SELECT", "event_aliases")
+    .await?;
+    match original {
+        Some((tenant, original)) if original != event_id => {
+            Box::pin(lookup(pool, Some(tenant), original)).await
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The events (stored or dead-lettered) sent with idempotency key `key`, newest first (at most
