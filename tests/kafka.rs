@@ -14,7 +14,7 @@ use rdkafka::{
 #[tokio::test]
 async fn record_round_trips_with_headers() {
     let brokers = testkit::kafka_brokers();
-    let topic = testkit::unique("test.roundtrip.");
+    let topic = testkit::TestTopic::new("roundtrip");
     kafka::ensure_topics(&brokers, &[(&topic, 3)])
         .await
         .expect("create topic");

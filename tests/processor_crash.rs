@@ -1,6 +1,8 @@
 //! A processor killed with SIGKILL in the middle of its work, then restarted, leaves every record
 //! stored exactly once: offsets are committed only after the batch is durable, and redelivered
-//! records cannot make a second row.
+//! records cannot make a second row. The test proves the kill landed mid-stream (rows were durable
+//! beyond the group's committed offsets, so Kafka must hand them out again) and that the second
+//! processor did read them again.
 
 mod support;
 
@@ -11,7 +13,11 @@ use pulse_core::{
     envelope::EventEnvelope,
     testkit::{self, TestDb},
 };
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{
+    TopicPartitionList,
+    consumer::{BaseConsumer, Consumer},
+    producer::{FutureProducer, FutureRecord},
+};
 use serde_json::value::RawValue;
 use support::Service;
 use uuid::Uuid;
@@ -25,13 +31,35 @@ async fn count(db: &TestDb) -> i64 {
         .unwrap()
 }
 
+/// The group's committed offsets on `topic`, summed over its partitions (a partition never
+/// committed counts 0): how many records a restarted member will not be given again.
+fn committed_total(brokers: &str, group: &str, topic: &str, partitions: i32) -> i64 {
+    let consumer: BaseConsumer = pulse_core::kafka::client_config(brokers)
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut wanted = TopicPartitionList::new();
+    for p in 0..partitions {
+        wanted.add_partition(topic, p);
+    }
+    consumer
+        .committed_offsets(wanted, Duration::from_secs(10))
+        .unwrap()
+        .elements()
+        .iter()
+        .filter_map(|e| e.offset().to_raw())
+        .filter(|o| *o >= 0)
+        .sum()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_batch_then_restart_stores_everything_once() {
     let db = TestDb::new().await;
-    let raw = testkit::unique("test.raw.");
-    let dlq = testkit::unique("test.dlq.");
+    let raw = testkit::TestTopic::new("raw");
+    let dlq = testkit::TestTopic::new("dlq");
     let brokers = testkit::kafka_brokers();
-    pulse_core::kafka::ensure_topics(&brokers, &[(&raw, 6), (&dlq, 3)])
+    const PARTITIONS: i32 = 6;
+    pulse_core::kafka::ensure_topics(&brokers, &[(&raw, PARTITIONS), (&dlq, 3)])
         .await
         .unwrap();
     let tenant = Uuid::now_v7();
@@ -65,12 +93,13 @@ async fn sigkill_mid_batch_then_restart_stores_everything_once() {
         d.await.unwrap().map_err(|(e, _)| e).unwrap();
     }
 
+    let group = testkit::unique("test-crash-");
     let env = vec![
         ("DATABASE_URL", db.url.clone()),
         ("KAFKA_BROKERS", brokers.clone()),
-        ("PULSE_TOPIC_RAW", raw.clone()),
-        ("PULSE_TOPIC_DLQ", dlq.clone()),
-        ("PULSE_CONSUMER_GROUP", testkit::unique("test-crash-")),
+        ("PULSE_TOPIC_RAW", raw.to_string()),
+        ("PULSE_TOPIC_DLQ", dlq.to_string()),
+        ("PULSE_CONSUMER_GROUP", group.clone()),
         ("PULSE_BATCH_SIZE", "300".to_owned()),
         ("PULSE_KAFKA_SESSION_TIMEOUT_MS", "6000".to_owned()),
         ("OTEL_SDK_DISABLED", "true".to_owned()),
@@ -82,19 +111,41 @@ async fn sigkill_mid_batch_then_restart_stores_everything_once() {
     .await;
     first.kill();
     let at_kill = count(&db).await;
+    let committed_at_kill = committed_total(&brokers, &group, &raw, PARTITIONS);
     assert!(
         at_kill < RECORDS,
         "killed before the end ({at_kill} of {RECORDS} stored)"
     );
+    // rows were durable that the group had not committed yet: a batch was in flight at the kill,
+    // and Kafka will hand its records to the next member again
+    assert!(
+        committed_at_kill < at_kill,
+        "durable beyond the committed offsets at the kill ({committed_at_kill} committed, {at_kill} stored)"
+    );
 
     let mut second = Service::start("processor", &env);
-    testkit::eventually("every record stored", Duration::from_secs(120), || async {
-        (count(&db).await >= RECORDS).then_some(())
-    })
+    testkit::eventually(
+        "every record durable and committed",
+        Duration::from_secs(120),
+        || async { (committed_total(&brokers, &group, &raw, PARTITIONS) >= RECORDS).then_some(()) },
+    )
     .await;
-    // let any redelivered tail settle, then check nothing was stored twice or lost
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(count(&db).await, RECORDS);
+    // the second processor read everything past the committed offsets, including the records the
+    // first had already stored
+    let consumed = second
+        .metric_sum("messaging_client_consumed_messages_total")
+        .await as i64;
+    assert!(
+        consumed >= RECORDS - committed_at_kill,
+        "the second processor read the uncommitted records again ({consumed} read, {} expected)",
+        RECORDS - committed_at_kill
+    );
+    assert!(
+        consumed > RECORDS - at_kill,
+        "some records stored before the kill were redelivered ({consumed} read, {} new)",
+        RECORDS - at_kill
+    );
+    assert_eq!(count(&db).await, RECORDS, "each record stored once");
     let distinct_offsets: i64 =
         sqlx::query_scalar("select count(distinct (kafka_partition, kafka_offset)) from events")
             .fetch_one(&db.pool)

@@ -80,13 +80,13 @@ async fn no_secret_reaches_a_log_line_or_an_exported_span() {
     let idempotency_key = format!("idem-{}", random_hex(24));
     let payload_marker = format!("payload-{}", random_hex(24));
 
-    let raw = testkit::unique("test.raw.");
-    let dlq = testkit::unique("test.dlq.");
+    let raw = testkit::TestTopic::new("raw");
+    let dlq = testkit::TestTopic::new("dlq");
     let env = vec![
         ("DATABASE_URL", db.url.clone()),
         ("KAFKA_BROKERS", testkit::kafka_brokers()),
-        ("PULSE_TOPIC_RAW", raw.clone()),
-        ("PULSE_TOPIC_DLQ", dlq.clone()),
+        ("PULSE_TOPIC_RAW", raw.to_string()),
+        ("PULSE_TOPIC_DLQ", dlq.to_string()),
         ("PULSE_CONSUMER_GROUP", testkit::unique("test-secrets-")),
         ("PULSE_REDIS_KEY_PREFIX", testkit::unique("test:")),
         ("PULSE_ADMIN_TOKEN", admin_token.clone()),

@@ -1,51 +1,26 @@
 //! Each service answers `/healthz`, `/readyz` and `/metrics`, and turns `/readyz` to 503 as soon
 //! as shutdown starts, before it stops accepting connections.
 
-use std::{future::Future, net::SocketAddr, time::Duration};
+use std::time::Duration;
 
 use pulse_core::{
     server::ShutdownTiming,
-    testkit::{self, TestDb},
+    testkit::{self, Spawned, TestDb, TestTopic},
 };
-use tokio::{net::TcpListener, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
 
 const TIMING: ShutdownTiming = ShutdownTiming {
     grace: Duration::from_millis(1500),
     drain: Duration::from_secs(5),
 };
 
-async fn start<F, Fut>(
-    serve: F,
-) -> (
-    SocketAddr,
-    CancellationToken,
-    JoinHandle<anyhow::Result<()>>,
-)
-where
-    F: FnOnce(TcpListener, CancellationToken) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
-{
-    testkit::telemetry();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let token = CancellationToken::new();
-    let handle = tokio::spawn(serve(listener, token.clone()));
-    (addr, token, handle)
-}
-
-async fn check_lifecycle(
-    addr: SocketAddr,
-    token: CancellationToken,
-    handle: JoinHandle<anyhow::Result<()>>,
-) {
+/// `service` is ready (Spawned waited for it): health, readiness and metrics answer; then its
+/// shutdown turns readiness to 503 at once while liveness stays, and it exits cleanly.
+async fn check_lifecycle(service: Spawned) {
     let http = reqwest::Client::new();
+    let addr = service.addr;
     let url = |p: &str| format!("http://{addr}{p}");
-    let ready = testkit::eventually("readyz 200", Duration::from_secs(20), || async {
-        let r = http.get(url("/readyz")).send().await.ok()?;
-        (r.status() == 200).then_some(r)
-    })
-    .await;
+    let ready = http.get(url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
     assert_eq!(
         ready.json::<serde_json::Value>().await.unwrap()["status"],
         "ready"
@@ -60,7 +35,7 @@ async fn check_lifecycle(
         "no request histogram in:\n{text}"
     );
 
-    token.cancel();
+    service.token.cancel();
     let during = testkit::eventually(
         "readyz 503 during shutdown",
         Duration::from_secs(1),
@@ -80,10 +55,8 @@ async fn check_lifecycle(
         200
     );
 
-    let stopped = tokio::time::timeout(Duration::from_secs(10), handle)
-        .await
-        .expect("service stops within 10 s");
-    stopped.unwrap().expect("service exits cleanly");
+    // exits cleanly and in time
+    service.stop().await;
     assert!(
         http.get(url("/healthz")).send().await.is_err(),
         "listener closed"
@@ -95,19 +68,26 @@ async fn ingest_health_and_shutdown() {
     let db = TestDb::new().await;
     let mut config = pulse_ingest::Config::from_env().unwrap();
     config.infra = db.infra();
-    config.raw_topic = testkit::unique("test.raw.");
+    let raw = TestTopic::new("raw");
+    config.raw_topic = raw.to_string();
     config.redis_prefix = testkit::unique("test:");
     config.shutdown = TIMING;
-    let (addr, token, handle) = start(|l, t| pulse_ingest::serve(config, l, t)).await;
-    check_lifecycle(addr, token, handle).await;
+    check_lifecycle(Spawned::start("ingest", |l, t| pulse_ingest::serve(config, l, t)).await).await;
 }
 
 #[tokio::test]
 async fn processor_health_and_shutdown() {
+    // its own database, topics and group: never the running stack's `pulse-processor` group
+    let db = TestDb::new().await;
+    let (raw, dlq) = (TestTopic::new("raw"), TestTopic::new("dlq"));
     let mut config = pulse_processor::Config::from_env().unwrap();
+    config.infra = db.infra();
+    config.raw_topic = raw.to_string();
+    config.dlq_topic = dlq.to_string();
+    config.group = testkit::unique("test-group-");
     config.shutdown = TIMING;
-    let (addr, token, handle) = start(|l, t| pulse_processor::serve(config, l, t)).await;
-    check_lifecycle(addr, token, handle).await;
+    check_lifecycle(Spawned::start("processor", |l, t| pulse_processor::serve(config, l, t)).await)
+        .await;
 }
 
 #[tokio::test]
@@ -119,6 +99,6 @@ async fn graphql_health_and_shutdown() {
         pulse_core::Secret::new("services-test-admin-token"),
     );
     config.shutdown = TIMING;
-    let (addr, token, handle) = start(|l, t| pulse_graphql::serve(config, l, t)).await;
-    check_lifecycle(addr, token, handle).await;
+    check_lifecycle(Spawned::start("graphql", |l, t| pulse_graphql::serve(config, l, t)).await)
+        .await;
 }

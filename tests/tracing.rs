@@ -116,16 +116,16 @@ fn find<'a, 'b>(spans: &'b [Span<'a>], name: &str) -> &'b Span<'a> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_is_one_connected_trace_without_payload() {
     let db = TestDb::new().await;
-    let raw = testkit::unique("test.raw.");
-    let dlq = testkit::unique("test.dlq.");
+    let raw = testkit::TestTopic::new("raw");
+    let dlq = testkit::TestTopic::new("dlq");
     let group = testkit::unique("test-trace-");
     pulse_core::kafka::ensure_topics(&testkit::kafka_brokers(), &[(&raw, 6), (&dlq, 3)])
         .await
         .unwrap();
     let env = vec![
         ("DATABASE_URL", db.url.clone()),
-        ("PULSE_TOPIC_RAW", raw.clone()),
-        ("PULSE_TOPIC_DLQ", dlq.clone()),
+        ("PULSE_TOPIC_RAW", raw.to_string()),
+        ("PULSE_TOPIC_DLQ", dlq.to_string()),
         ("PULSE_CONSUMER_GROUP", group.clone()),
         ("PULSE_REDIS_KEY_PREFIX", testkit::unique("test:")),
     ];
@@ -213,7 +213,7 @@ async fn every_event_is_one_connected_trace_without_payload() {
         assert_eq!(s.tag("messaging.system").as_deref(), Some("kafka"));
         assert_eq!(
             s.tag("messaging.destination.name").as_deref(),
-            Some(raw.as_str())
+            Some(raw.name())
         );
         assert!(s.tag("messaging.destination.partition.id").is_some());
         assert!(s.tag("messaging.kafka.offset").is_some());
@@ -267,7 +267,7 @@ async fn every_event_is_one_connected_trace_without_payload() {
     assert_eq!(to_dlq.tag("span.kind").as_deref(), Some("producer"));
     assert_eq!(
         to_dlq.tag("messaging.destination.name").as_deref(),
-        Some(dlq.as_str())
+        Some(dlq.name())
     );
     assert_eq!(
         process.tag("pulse.dlq.reason").as_deref(),
@@ -286,13 +286,7 @@ async fn every_event_is_one_connected_trace_without_payload() {
             "ingest /metrics lacks {series}"
         );
     }
-    let count_of = |text: &str, series: &str| -> f64 {
-        text.lines()
-            .filter(|l| l.starts_with(series))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
-    assert!(count_of(&ingest_metrics, "pulse_events_ingested_total") >= 2.0);
+    assert!(support::metric_sum(&ingest_metrics, "pulse_events_ingested_total") >= 2.0);
     let processor_metrics = testkit::get_text(&processor.url("/metrics")).await;
     for series in [
         "messaging_client_consumed_messages_total",
@@ -307,7 +301,7 @@ async fn every_event_is_one_connected_trace_without_payload() {
         );
     }
     assert!(
-        count_of(
+        support::metric_sum(
             &processor_metrics,
             "messaging_client_consumed_messages_total"
         ) >= 2.0

@@ -50,8 +50,8 @@ async fn start_processor(db: &TestDb, raw: &str, dlq: &str) -> Spawned {
 async fn ten_seconds_of_mixed_load_lose_and_duplicate_nothing() {
     testkit::telemetry();
     let db = TestDb::new().await;
-    let raw = testkit::unique("lt.raw.");
-    let dlq = testkit::unique("lt.dlq.");
+    let raw = testkit::TestTopic::new("lt-raw");
+    let dlq = testkit::TestTopic::new("lt-dlq");
     pulse_core::kafka::ensure_topics(&testkit::kafka_brokers(), &[(&raw, 6), (&dlq, 3)])
         .await
         .unwrap();

@@ -70,6 +70,15 @@ impl Service {
         .await;
     }
 
+    /// The sum of every sample of `series` on this process's `/metrics` (one process, so no other
+    /// test's counts are in it).
+    pub async fn metric_sum(&self, series: &str) -> f64 {
+        metric_sum(
+            &pulse_core::testkit::get_text(&self.url("/metrics")).await,
+            series,
+        )
+    }
+
     /// SIGKILL: no flush, no commit, no goodbye.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -99,4 +108,15 @@ impl Drop for Service {
             self.kill();
         }
     }
+}
+
+/// The sum of every sample of `series` (all label sets) in a Prometheus text exposition.
+pub fn metric_sum(text: &str, series: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(series)
+                .is_some_and(|rest| rest.starts_with([' ', '{']))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
