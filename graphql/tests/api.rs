@@ -1,5 +1,8 @@
 //! The admin API against real PostgreSQL and Kafka: every query and mutation, who may see and
 //! change what, the audit log, and the API's own observability.
+//!
+//! (Its size: one file is one test binary, and every binary is another link of the whole
+//! dependency tree on CI's two cores; the tests share one harness and read best together.)
 
 mod api_support;
 

@@ -1,5 +1,8 @@
 //! The live half of the API as a client sees it: `pulse graphql` in-process on port 0, its own
 //! database and topics, GraphQL over WebSocket with both subprotocols, and `pipeline` over HTTP.
+//!
+//! (Its size: one file is one test binary, and every binary is another link of the whole
+//! dependency tree on CI's two cores; the tests share one harness and read best together.)
 
 mod live_support;
 

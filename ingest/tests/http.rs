@@ -1,4 +1,7 @@
 //! Every row of the ingest status table, against the real Redis and Kafka.
+//!
+//! (Its size: one file is one test binary, and every binary is another link of the whole
+//! dependency tree on CI's two cores; the tests share one harness and read best together.)
 
 mod common;
 

@@ -1,5 +1,8 @@
 //! The processor against the real Kafka and PostgreSQL: rows, dead letters, redeliveries, two
 //! processors, an unavailable database, schemas and replay.
+//!
+//! (Its size: one file is one test binary, and every binary is another link of the whole
+//! dependency tree on CI's two cores; the tests share one harness and read best together.)
 
 mod common;
 
