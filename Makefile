@@ -87,10 +87,14 @@ loadtest:
 	@./target/release/pulse-loadtest --rate $(RATE) --duration $(DURATION) --tenants $(TENANTS) \
 		--dup-pct $(DUP_PCT) --bad-pct $(BAD_PCT)
 
-## bench: the benchmark suite (about 11 minutes); rewrites BENCHMARKS.md and bench-results.json
+## bench: the benchmark suite, `pulse-bench run` (about 17 minutes); rewrites BENCHMARKS.md and
+## bench-results.json. The seed Go ingest runs side by side when Go is installed (skipped otherwise).
+## BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS override the defaults (3, 10, 500000)
 bench: infra
-	@command -v python3 >/dev/null || { echo "!! make bench needs python3 (apt-get install python3)"; exit 1; }
-	@python3 scripts/bench.py
+	@echo "==> building pulse and the benchmark tools (release)"
+	@$(CARGO) build --release --locked -p pulse -p pulse-loadtest
+	@scripts/test-cleanup.sh
+	@$(CARGO_TARGET_DIR_OR_TARGET)/release/pulse-bench run
 
 ## chaos: each fault in turn under load on a private stack in .run/chaos (its own Redis, PostgreSQL,
 ## Kafka and pulse processes; the shared servers are never touched), then 3x capacity for 60 s;

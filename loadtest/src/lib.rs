@@ -8,8 +8,10 @@
 //! next to goose's own reports ([`report`], charts drawn by [`charts`]). [`options`] holds the
 //! command line and [`run`] ties the steps together for `main` and the end-to-end test.
 //! [`chaos`] reuses the ledger and the reconciliation for fault injection (`pulse-chaos`).
+//! [`bench`] is `make bench`'s driver (`pulse-bench run`: scenarios, CPU accounting, report).
 
 pub mod answers;
+pub mod bench;
 pub mod bodies;
 pub mod chaos;
 pub mod charts;

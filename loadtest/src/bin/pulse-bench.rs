@@ -1,34 +1,26 @@
-//! `pulse-bench`: the pieces `make bench` needs besides the load generators.
+//! `pulse-bench`: Pulse's benchmark tool (`make bench`). The driver and its scenarios live in
+//! `pulse_loadtest::bench`; this binary only parses the command line.
 //!
-//! - `bare`: an axum server whose `POST /events` only answers 202, the baseline ingest is
-//!   compared with (same generator, same run)
-//! - `fill`: writes N envelopes (like ingest's) to a topic as fast as Kafka takes them, for the
-//!   processor drain benchmark
-//! - `copy`: the database's ceiling: takes every row of `events` out with `COPY … TO STDOUT`,
-//!   truncates, and times `COPY … FROM STDIN` of the same rows into the same table
+//! - `run`: every scenario, then BENCHMARKS.md and bench-results.json (`--smoke`: a quick check)
+//! - `bare`: an axum server that reads the body and answers 202, the baseline ingest is compared
+//!   with (the driver starts it)
+//! - `fill`: writes N envelopes (like ingest's) to a topic, as the processor drain's input
+//! - `copy`: the fair COPY ceiling of what `events` and `dead_letters` hold
 
-use std::{
-    net::SocketAddr,
-    sync::atomic::{AtomicU64, Ordering},
-    time::Instant,
-};
+use std::{net::SocketAddr, process::ExitCode};
 
-use anyhow::Context as _;
-use axum::{Json, Router, http::StatusCode, routing::post};
-use chrono::Utc;
 use clap::{Parser, Subcommand};
-use futures::TryStreamExt;
-use pulse_core::envelope::{EventEnvelope, record_headers};
-use rand::Rng;
-use rdkafka::{
-    message::Header,
-    producer::{FutureProducer, FutureRecord},
-};
-use serde_json::{json, value::RawValue};
-use uuid::Uuid;
+use pulse_loadtest::bench::{self, RunOptions, drain};
+
+/// The same allocator as `pulse`, so the bare handler differs from ingest only in what it does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "pulse-bench", about = "Helpers for `make bench`")]
+#[command(
+    name = "pulse-bench",
+    about = "Pulse's benchmark driver (`make bench`)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,7 +28,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve `POST /events` (202) and `POST /events/batch` (200) and nothing else.
+    /// Run the benchmark suite and write BENCHMARKS.md and bench-results.json.
+    Run(Box<RunOptions>),
+    /// Serve `POST /events` (202) and `POST /events/batch` (200), reading each body.
     Bare {
         #[arg(long, default_value = "127.0.0.1:18090")]
         addr: SocketAddr,
@@ -56,21 +50,34 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         payload_bytes: usize,
     },
-    /// Re-load every row of `events` with COPY and report rows per second.
+    /// Re-write what `events` and `dead_letters` hold with COPY, in the processor's batches and
+    /// parallelism, and report rows per second.
     Copy {
         #[arg(long, env = "DATABASE_URL")]
         database_url: String,
+        #[arg(long, default_value_t = drain::PROCESSOR_BATCH)]
+        batch: usize,
+        #[arg(long, default_value_t = drain::PROCESSOR_WRITERS)]
+        writers: usize,
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
-    runtime.block_on(async {
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("pulse-bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
         match cli.command {
-            Command::Bare { addr } => bare(addr).await,
+            Command::Run(options) => bench::run(*options).await.map(|_| ()),
+            Command::Bare { addr } => bench::bare::serve(addr).await,
             Command::Fill {
                 brokers,
                 topic,
@@ -79,7 +86,7 @@ fn main() -> anyhow::Result<()> {
                 invalid_pct,
                 payload_bytes,
             } => {
-                fill(
+                let filled = bench::fill::fill(
                     &brokers,
                     &topic,
                     events,
@@ -87,156 +94,26 @@ fn main() -> anyhow::Result<()> {
                     invalid_pct,
                     payload_bytes,
                 )
-                .await
+                .await?;
+                println!("{}", serde_json::to_string(&filled)?);
+                Ok(())
             }
-            Command::Copy { database_url } => copy(&database_url).await,
-        }
-    })
-}
-
-async fn bare(addr: SocketAddr) -> anyhow::Result<()> {
-    // requests answered so far (`GET /count`), so any generator's rate can be read off the server
-    static ANSWERED: AtomicU64 = AtomicU64::new(0);
-    let app = Router::new()
-        .route(
-            "/events",
-            post(|| async {
-                ANSWERED.fetch_add(1, Ordering::Relaxed);
-                (
-                    StatusCode::ACCEPTED,
-                    Json(json!({ "event_id": Uuid::now_v7(), "status": "accepted" })),
-                )
-            }),
-        )
-        .route(
-            "/count",
-            axum::routing::get(|| async { ANSWERED.load(Ordering::Relaxed).to_string() }),
-        )
-        .route(
-            "/events/batch",
-            post(|| async {
-                Json(json!({ "accepted": 0, "duplicates": 0, "rejected": 0, "results": [] }))
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!("bare handler on {addr}");
-    axum::serve(listener, app).await?;
-    Ok(())
-}
-
-async fn fill(
-    brokers: &str,
-    topic: &str,
-    events: u64,
-    tenants: usize,
-    invalid_pct: f64,
-    payload_bytes: usize,
-) -> anyhow::Result<()> {
-    pulse_core::kafka::ensure_topics(brokers, &[(topic, pulse_core::kafka::RAW_PARTITIONS)])
-        .await?;
-    let producer: FutureProducer = pulse_core::kafka::client_config(brokers)
-        .set("acks", "all")
-        .set("enable.idempotence", "true")
-        .set("compression.type", "lz4")
-        .set("linger.ms", "20")
-        .set("batch.num.messages", "10000")
-        .set("queue.buffering.max.messages", "500000")
-        .set("queue.buffering.max.kbytes", "1048576")
-        .create()?;
-    let tenant_ids: Vec<Uuid> = (0..tenants.max(1)).map(|_| Uuid::now_v7()).collect();
-    let filler = "x".repeat(payload_bytes.saturating_sub(120));
-    let started = Instant::now();
-    let mut pending = futures::stream::FuturesUnordered::new();
-    let mut rng = rand::rng();
-    for n in 0..events {
-        let tenant = tenant_ids[rng.random_range(0..tenant_ids.len())];
-        let invalid = rng.random_bool((invalid_pct / 100.0).clamp(0.0, 1.0));
-        let body = if invalid {
-            format!(r#"{{"payload":{{"n":{n},"filler":"{filler}"}}}}"#)
-        } else {
-            format!(
-                r#"{{"event_type":"bench.order","payload":{{"n":{n},"amount":{n},"filler":"{filler}"}},"source":"bench"}}"#
-            )
-        };
-        let raw = RawValue::from_string(body)?;
-        let envelope = EventEnvelope {
-            event_id: Uuid::now_v7(),
-            tenant_id: tenant,
-            received_at: Utc::now(),
-            idempotency_key: None,
-            body: &*raw,
-        };
-        let value = serde_json::to_vec(&envelope)?;
-        let event = envelope.event_id.to_string();
-        let tenant_text = tenant.to_string();
-        let trace = format!(
-            "00-{}-{:016x}-01",
-            Uuid::new_v4().simple(),
-            rng.random::<u64>()
-        );
-        let headers = record_headers(&tenant_text, &event).insert(Header {
-            key: "traceparent",
-            value: Some(&trace),
-        });
-        loop {
-            let record = FutureRecord::to(topic)
-                .key(&event)
-                .payload(&value)
-                .headers(headers.clone());
-            match producer.send_result(record) {
-                Ok(delivery) => {
-                    pending.push(delivery);
-                    break;
-                }
-                // the local queue is full: wait for some acknowledgements
-                Err(_) => {
-                    pending.try_next().await.ok();
-                }
+            Command::Copy {
+                database_url,
+                batch,
+                writers,
+            } => {
+                let run = bench::copy::fair_copy(&database_url, batch, writers).await?;
+                println!("{}", serde_json::to_string(&run)?);
+                Ok(())
             }
         }
-        while pending.len() > 200_000 {
-            pending.try_next().await.ok();
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pulse-bench: {e:#}");
+            ExitCode::from(1)
         }
     }
-    while let Some(result) = pending.try_next().await.transpose() {
-        result
-            .context("delivery canceled")?
-            .map_err(|(e, _)| e)
-            .context("delivery failed")?;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        json!({ "events": events, "seconds": secs, "events_per_second": events as f64 / secs })
-    );
-    Ok(())
-}
-
-async fn copy(database_url: &str) -> anyhow::Result<()> {
-    let pool = pulse_core::db::connect(database_url, 2).await?;
-    let mut conn = pool.acquire().await?;
-    let mut data = Vec::new();
-    {
-        let mut stream = conn
-            .copy_out_raw("copy events to stdout with (format binary)")
-            .await?;
-        while let Some(chunk) = stream.try_next().await? {
-            data.extend_from_slice(&chunk);
-        }
-    }
-    sqlx::query("truncate events").execute(&mut *conn).await?;
-    let started = Instant::now();
-    let mut copy_in = conn
-        .copy_in_raw("copy events from stdin with (format binary)")
-        .await?;
-    for chunk in data.chunks(1 << 20) {
-        copy_in.send(chunk).await?;
-    }
-    let rows = copy_in.finish().await?;
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "{}",
-        json!({ "rows": rows, "bytes": data.len(), "seconds": secs, "rows_per_second": rows as f64 / secs })
-    );
-    Ok(())
 }
