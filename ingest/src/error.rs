@@ -46,6 +46,8 @@ pub enum IngestError {
     IdempotencyUnavailable,
     #[error("tenant store unavailable, retry later")]
     AuthUnavailable,
+    #[error("ingest is at its limit of requests in flight, retry later")]
+    Overloaded,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -68,9 +70,10 @@ impl IngestError {
             | Self::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::IdempotencyKeyInFlight => StatusCode::CONFLICT,
-            Self::BrokerUnavailable | Self::IdempotencyUnavailable | Self::AuthUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::BrokerUnavailable
+            | Self::IdempotencyUnavailable
+            | Self::AuthUnavailable
+            | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -97,6 +100,7 @@ impl IngestError {
             Self::BrokerUnavailable => "broker_unavailable",
             Self::IdempotencyUnavailable => "idempotency_unavailable",
             Self::AuthUnavailable => "auth_unavailable",
+            Self::Overloaded => "overloaded",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
         }
@@ -111,7 +115,8 @@ impl IngestError {
             Self::IdempotencyKeyInFlight
             | Self::BrokerUnavailable
             | Self::IdempotencyUnavailable
-            | Self::AuthUnavailable => Some(1),
+            | Self::AuthUnavailable
+            | Self::Overloaded => Some(1),
             _ => None,
         }
     }

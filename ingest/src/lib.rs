@@ -64,6 +64,10 @@ pub struct Config {
     /// for the broker's acknowledgement; past it a request is answered 503 at once instead of
     /// queueing without bound.
     pub queue_max_messages: u32,
+    /// `PULSE_MAX_IN_FLIGHT` (default 1024): most event requests handled at once; one more is
+    /// answered 503 `overloaded` at once, so under more traffic than the machine can take the
+    /// accepted requests stay fast and memory stays bounded (at most this many bodies are held).
+    pub max_in_flight: usize,
     /// `PULSE_TOPIC_RAW` (default `events.raw`).
     pub raw_topic: String,
     /// `PULSE_AUTH_CACHE_TTL_MS` (default 30000): how long a known key is trusted without asking
@@ -94,6 +98,7 @@ impl Config {
             linger: ms("PULSE_KAFKA_LINGER_MS", 5)?,
             compression: pulse_core::config::string("PULSE_KAFKA_COMPRESSION", "lz4"),
             queue_max_messages: var("PULSE_KAFKA_QUEUE_MAX_MESSAGES", 200_000)?,
+            max_in_flight: var("PULSE_MAX_IN_FLIGHT", 1024)?,
             raw_topic: pulse_core::kafka::raw_topic_from_env(),
             auth_cache_ttl: ms("PULSE_AUTH_CACHE_TTL_MS", 30_000)?,
             auth_negative_ttl: ms("PULSE_AUTH_NEGATIVE_TTL_MS", 5_000)?,
@@ -132,6 +137,8 @@ pub struct Services {
     pub publisher: Publisher,
     pub metrics: IngestMetrics,
     pub limits: Limits,
+    /// One permit per event request being handled (`PULSE_MAX_IN_FLIGHT`).
+    pub in_flight: tokio::sync::Semaphore,
 }
 
 /// Request-shape limits.
@@ -204,6 +211,7 @@ pub async fn serve(
             max_batch_bytes: config.max_batch_bytes,
             max_batch_events: config.max_batch_events,
         },
+        in_flight: tokio::sync::Semaphore::new(config.max_in_flight.max(1)),
     });
     let readiness = Readiness::new();
     let app = router(state, readiness.clone(), config.request_timeout);
@@ -224,11 +232,33 @@ async fn json_timeout(response: axum::response::Response) -> axum::response::Res
     }
 }
 
-/// The ingest routes with their telemetry, limits and JSON fallbacks.
+/// Sheds a request past the in-flight bound with 503 `overloaded` before any work is done for it
+/// (no body read, no Redis, no Kafka): a semaphore permit is held for the request's lifetime.
+async fn shed_past_bound(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match state.in_flight.try_acquire() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => {
+            let shed = IngestError::Overloaded;
+            state.metrics.rejected(shed.code(), 1);
+            axum::response::IntoResponse::into_response(shed)
+        }
+    }
+}
+
+/// The ingest routes with their telemetry, limits and JSON fallbacks; event requests past the
+/// in-flight bound are shed.
 pub fn router(state: AppState, readiness: Readiness, request_timeout: Duration) -> Router {
     Router::new()
         .route("/events", post(handlers::post_event))
         .route("/events/batch", post(handlers::post_batch))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            shed_past_bound,
+        ))
         .with_state(state)
         .merge(health::router(
             readiness,

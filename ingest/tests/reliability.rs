@@ -323,3 +323,49 @@ async fn a_body_that_never_arrives_is_408_with_a_json_error() {
     );
     ingest.stop().await;
 }
+
+#[tokio::test]
+async fn past_the_in_flight_bound_a_request_is_shed_with_503_at_once() {
+    let h = Harness::new().await;
+    let mut config = h.config();
+    config.max_in_flight = 2;
+    config.request_timeout = Duration::from_secs(20);
+    let ingest = h.start(config).await;
+    let (_, key) = h.tenant(1000).await;
+
+    // two requests whose bodies never finish hold both permits
+    let head = format!(
+        "POST /events HTTP/1.1\r\nhost: x\r\nx-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{{\"event_type\"",
+        key.expose()
+    );
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(ingest.addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        holders.push(stream);
+    }
+    let shed = testkit::eventually("a third request shed", Duration::from_secs(10), || async {
+        let started = Instant::now();
+        let r = h.post(&ingest, &key, EVENT).send().await.ok()?;
+        (r.status() == 503).then_some((r, started.elapsed()))
+    })
+    .await;
+    let (response, took) = shed;
+    assert_eq!(
+        response.headers()["retry-after"],
+        "1",
+        "503 tells the client when to retry"
+    );
+    assert_error(&response.json().await.unwrap(), "overloaded");
+    assert!(took < Duration::from_secs(1), "shed at once, took {took:?}");
+    assert!(h.records().await.is_empty(), "nothing was published");
+
+    // the bound is per request in flight: once the holders go, requests are accepted again
+    drop(holders);
+    testkit::eventually("accepted again", Duration::from_secs(10), || async {
+        let r = h.post(&ingest, &key, EVENT).send().await.ok()?;
+        (r.status() == 202).then_some(())
+    })
+    .await;
+    ingest.stop().await;
+}
