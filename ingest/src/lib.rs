@@ -68,6 +68,10 @@ pub struct Config {
     /// answered 503 `overloaded` at once, so under more traffic than the machine can take the
     /// accepted requests stay fast and memory stays bounded (at most this many bodies are held).
     pub max_in_flight: usize,
+    /// `PULSE_KAFKA_STICKY_MS` (default 10; 0 = off): events without a `partition_key` go to one
+    /// partition for this long, then the next (see `publish::Sticky`), so the broker gets one
+    /// produce request per window instead of one per partition.
+    pub sticky_window: Option<Duration>,
     /// `PULSE_TOPIC_RAW` (default `events.raw`).
     pub raw_topic: String,
     /// `PULSE_AUTH_CACHE_TTL_MS` (default 30000): how long a known key is trusted without asking
@@ -99,6 +103,7 @@ impl Config {
             compression: pulse_core::config::string("PULSE_KAFKA_COMPRESSION", "lz4"),
             queue_max_messages: var("PULSE_KAFKA_QUEUE_MAX_MESSAGES", 200_000)?,
             max_in_flight: var("PULSE_MAX_IN_FLIGHT", 1024)?,
+            sticky_window: Some(ms("PULSE_KAFKA_STICKY_MS", 10)?).filter(|d| !d.is_zero()),
             raw_topic: pulse_core::kafka::raw_topic_from_env(),
             auth_cache_ttl: ms("PULSE_AUTH_CACHE_TTL_MS", 30_000)?,
             auth_negative_ttl: ms("PULSE_AUTH_NEGATIVE_TTL_MS", 5_000)?,
@@ -189,6 +194,7 @@ pub async fn serve(
         compression: config.compression.clone(),
         delivery_timeout: config.delivery_timeout,
         queue_max_messages: config.queue_max_messages,
+        sticky_window: config.sticky_window,
     })
     .context("creating the Kafka producer")?;
 

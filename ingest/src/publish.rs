@@ -6,9 +6,9 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicI32, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use chrono::Utc;
@@ -41,12 +41,21 @@ impl BrokerHealth {
 
 pub struct PublishContext {
     health: BrokerHealth,
+    topic: Arc<str>,
+    /// The topic's partition count once the statistics have reported it (0 until then).
+    partitions: Arc<AtomicI32>,
 }
 
 impl ClientContext for PublishContext {
     fn stats(&self, stats: Statistics) {
         let up = stats.brokers.values().any(|b| b.state == "UP");
         self.health.0.store(up, Ordering::Relaxed);
+        if let Some(topic) = stats.topics.get(&*self.topic) {
+            // the statistics list an internal "unassigned" partition -1 too
+            let known = topic.partitions.keys().filter(|p| **p >= 0).count();
+            self.partitions
+                .store(i32::try_from(known).unwrap_or(0), Ordering::Relaxed);
+        }
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
@@ -81,6 +90,9 @@ pub struct PublisherConfig {
     pub delivery_timeout: Duration,
     /// `queue.buffering.max.messages`: records queued or in flight before `QueueFull`.
     pub queue_max_messages: u32,
+    /// How long events without a `partition_key` all go to one partition before the next
+    /// (`None`: the key's hash spreads them, librdkafka's partitioner).
+    pub sticky_window: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -90,11 +102,48 @@ pub struct Publisher {
     /// `send <topic>`, the PRODUCER span's name.
     span_name: Arc<str>,
     health: BrokerHealth,
+    sticky: Option<Sticky>,
+}
+
+/// Sticky partitioning for events without a `partition_key`: their key is their (unique) event
+/// id, so no order depends on their partition. librdkafka sends one produce request per partition
+/// (it does not combine partitions in one request), so spreading a linger window's records over
+/// every partition multiplies the broker's requests — its CPU per event — by the partition count;
+/// sending each time window's records to one partition, the next window to the next, keeps the
+/// spread over time and makes one request per window.
+#[derive(Clone)]
+struct Sticky {
+    window_ms: u64,
+    partitions: Arc<AtomicI32>,
+    since: Instant,
+}
+
+impl Sticky {
+    /// The partition for now, or `None` (librdkafka decides) until the partition count is known.
+    fn partition(&self) -> Option<i32> {
+        let count = self.partitions.load(Ordering::Relaxed);
+        if count <= 0 {
+            return None;
+        }
+        sticky_partition(
+            self.since.elapsed().as_millis() as u64,
+            self.window_ms,
+            count,
+        )
+    }
+}
+
+/// Window `elapsed_ms / window_ms` goes to partition `window % count`: every partition in turn.
+fn sticky_partition(elapsed_ms: u64, window_ms: u64, count: i32) -> Option<i32> {
+    let count = u64::try_from(count).ok().filter(|c| *c > 0)?;
+    i32::try_from((elapsed_ms / window_ms.max(1)) % count).ok()
 }
 
 impl Publisher {
     pub fn new(config: &PublisherConfig) -> Result<Self, KafkaError> {
         let health = BrokerHealth(Arc::new(AtomicBool::new(true)));
+        let partitions = Arc::new(AtomicI32::new(0));
+        let topic: Arc<str> = config.topic.as_str().into();
         let producer = pulse_core::kafka::producer_config(&config.brokers, config.delivery_timeout)
             .set("compression.type", &config.compression)
             .set("linger.ms", config.linger.as_millis().to_string())
@@ -107,10 +156,18 @@ impl Publisher {
             .set("statistics.interval.ms", "1000")
             .create_with_context(PublishContext {
                 health: health.clone(),
+                topic: topic.clone(),
+                partitions: partitions.clone(),
             })?;
+        let sticky = config.sticky_window.map(|window| Sticky {
+            window_ms: (window.as_millis() as u64).max(1),
+            partitions,
+            since: Instant::now(),
+        });
         Ok(Self {
             producer,
-            topic: config.topic.as_str().into(),
+            topic,
+            sticky,
             span_name: pulse_otel::names::span::send(&config.topic).into(),
             health,
         })
@@ -163,7 +220,11 @@ impl Publisher {
         let key = event.partition_key.unwrap_or(&event_id_text);
         let headers =
             pulse_otel::propagation::inject(&cx, record_headers(event.tenant_text, &event_id_text));
-        let result = match self.enqueue(key.as_bytes(), &value, headers) {
+        let partition = match (event.partition_key, &self.sticky) {
+            (None, Some(sticky)) => sticky.partition(),
+            _ => None,
+        };
+        let result = match self.enqueue(key.as_bytes(), partition, &value, headers) {
             Ok(delivery) => delivered(delivery).await,
             Err(e) => Err(e),
         };
@@ -197,20 +258,25 @@ impl Publisher {
         outcome
     }
 
-    /// Enqueues one record; the returned future resolves when the broker acknowledged it.
+    /// Enqueues one record (to `partition`, or where its key hashes); the returned future
+    /// resolves when the broker acknowledged it.
     pub fn enqueue(
         &self,
         key: &[u8],
+        partition: Option<i32>,
         value: &[u8],
         headers: OwnedHeaders,
     ) -> Result<DeliveryFuture, PublishError> {
         if !self.health.is_up() {
             return Err(PublishError::BrokersDown);
         }
-        let record = FutureRecord::to(&self.topic)
+        let mut record = FutureRecord::to(&self.topic)
             .key(key)
             .payload(value)
             .headers(headers);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
         self.producer
             .send_result(record)
             .map_err(|(e, _)| match e.rdkafka_error_code() {
@@ -252,5 +318,28 @@ pub async fn delivered(future: DeliveryFuture) -> Result<(i32, i64), PublishErro
         Ok(Ok(delivery)) => Ok((delivery.partition, delivery.offset)),
         Ok(Err((e, _))) => Err(PublishError::Delivery(e)),
         Err(_) => Err(PublishError::Delivery(KafkaError::Canceled)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sticky_partition;
+
+    #[test]
+    fn a_window_keeps_one_partition_and_the_windows_visit_every_partition() {
+        assert_eq!(sticky_partition(0, 10, 6), Some(0));
+        assert_eq!(sticky_partition(9, 10, 6), Some(0), "same window");
+        assert_eq!(sticky_partition(10, 10, 6), Some(1), "next window");
+        let visited: std::collections::BTreeSet<i32> = (0..60)
+            .map(|ms| sticky_partition(ms, 10, 6).unwrap())
+            .collect();
+        assert_eq!(visited.len(), 6, "every partition in turn");
+        assert_eq!(sticky_partition(60, 10, 6), Some(0), "and round again");
+    }
+
+    #[test]
+    fn unknown_partition_count_leaves_the_choice_to_librdkafka() {
+        assert_eq!(sticky_partition(5, 10, 0), None);
+        assert_eq!(sticky_partition(5, 10, -1), None);
     }
 }
