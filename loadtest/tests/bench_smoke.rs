@@ -80,6 +80,8 @@ fn smoke_run_measures_every_scenario() {
         "scale_out.ingest_cpu_ratio",
         "scale_out.processor_cpu_ratio",
         "sizing_events_per_core_s.ingest",
+        "limit_check.accepted",
+        "limit_check.allowed",
         "sizing_events_per_core_s.machine",
     ] {
         positive(&r, key);

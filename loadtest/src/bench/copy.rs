@@ -106,25 +106,20 @@ pub async fn fair_copy(db_url: &str, batch: usize, writers: usize) -> anyhow::Re
     let (ne, nd) = (events.tuples.len(), dead.tuples.len());
     let batches = (ne + nd).div_ceil(batch.max(1)).max(1);
     let (per_e, per_d) = (ne.div_ceil(batches), nd.div_ceil(batches));
-    let work: Vec<(Vec<u8>, Vec<u8>)> = (0..batches)
-        .map(|b| {
-            (
-                events.stream(b * per_e, (b + 1) * per_e),
-                dead.stream(b * per_d, (b + 1) * per_d),
-            )
-        })
-        .collect();
-    drop((events, dead));
     // warm connections, so the timing holds only the writes
     let conns: Vec<_> = futures::future::try_join_all((0..writers).map(|_| pool.acquire())).await?;
     drop(conns);
-    let pool = Arc::new(pool);
+    let rows = Arc::new((events, dead));
     let before = cpu::snapshot(&[]);
     let started = Instant::now();
-    let results: Vec<anyhow::Result<()>> = futures::stream::iter(work)
-        .map(|(ev, dl)| {
-            let pool = pool.clone();
+    let results: Vec<anyhow::Result<()>> = futures::stream::iter(0..batches)
+        .map(|b| {
+            let (pool, rows) = (pool.clone(), rows.clone());
             async move {
+                // each batch's stream is built when its turn comes (not all at once: a 500k-row
+                // drain is ~0.5 GB of rows already)
+                let ev = rows.0.stream(b * per_e, (b + 1) * per_e);
+                let dl = rows.1.stream(b * per_d, (b + 1) * per_d);
                 let mut tx = pool.begin().await?;
                 for (table, data) in [("events", ev), ("dead_letters", dl)] {
                     let mut copy = tx

@@ -115,7 +115,7 @@ fn plan(o: &RunOptions) -> Plan {
         e2e_seconds: if smoke { 2 } else { 20 },
         e2e_rate: if smoke { 1_000 } else { 5_000 },
         // a smoke run checks the driver, not the figures: no resting
-        rest_limit: Duration::from_secs(if smoke { 0 } else { 60 }),
+        rest_limit: Duration::from_secs(if smoke { 0 } else { 20 }),
         catch_up_limit: Duration::from_secs(if smoke { 30 } else { 60 }),
         single_connections: 128,
         batch_connections: 16,
@@ -315,7 +315,9 @@ async fn scenarios(
     let drain = drain::run(&ctx).await.context("drain scenario")?;
     let e2e = e2e::run(&ctx).await.context("end-to-end scenario")?;
     let scale = scale::run(&ctx).await.context("scale-out scenario")?;
+    let limit = scale::limit_check(&ctx).await.context("limit check")?;
     results::derive(&mut r, single, batch, Some(drain), e2e, scale);
+    r.limit_check = Some(limit);
     let graphql = if o.no_graphql {
         let why = "not measured in this run (`--no-graphql`)".to_owned();
         say(&format!("GraphQL figures {why}"));

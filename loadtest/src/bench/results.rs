@@ -13,7 +13,7 @@ use super::{
     drain::{Drain, DrainRun},
     e2e::E2eRun,
     fill::Filled,
-    scale::ScaleRun,
+    scale::{LimitCheck, ScaleRun},
     single::{FrontRun, GeneratorRun, Single, Variant},
 };
 
@@ -105,6 +105,8 @@ pub struct Results {
     pub cpu_us_per_event: CpuTable,
     pub vs_seed: Option<VsSeed>,
     pub scale_out: Option<ScaleSummary>,
+    /// One tenant's limit through two ingests at once.
+    pub limit_check: Option<LimitCheck>,
     /// Events per second one core of each service handles on the single-event path (traced).
     pub sizing_events_per_core_s: BTreeMap<String, f64>,
     pub graphql: Value,

@@ -121,3 +121,68 @@ async fn wait_all(ctx: &Ctx, processors: &[Service], target: u64, limit: Duratio
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Whether a tenant's limit holds across two ingests: what they accepted together against what
+/// GCRA allows a fresh tenant (a burst of the minute's limit, then the limit's rate).
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitCheck {
+    pub limit_per_minute: u32,
+    pub instances: usize,
+    pub seconds: f64,
+    pub accepted: u64,
+    pub refused: u64,
+    /// `limit + limit × seconds ÷ 60`: the burst and the refill over the load's length.
+    pub allowed: f64,
+    /// Some requests were refused and the accepted are within one event plus half a second of
+    /// refill of `allowed` (the window's edges are timed by wrk, the limiter by Redis' clock).
+    pub exact: bool,
+}
+
+pub async fn limit_check(ctx: &Ctx) -> anyhow::Result<LimitCheck> {
+    const LIMIT: u32 = 600;
+    super::say("limit exactness: one tenant at 600/min through two ingests");
+    let (_, key) = pulse_core::TenantStore::new(ctx.pool.clone())
+        .create_with_limits(&ctx.name("limit"), Some(LIMIT as i32), Some(120))
+        .await?;
+    let key = key.expose().to_owned();
+    let topic = ctx.topic("limit").await?;
+    let ingests = [
+        ctx.ingest(&topic, false).await?,
+        ctx.ingest(&topic, false).await?,
+    ];
+    let targets: Vec<(String, String)> = ingests
+        .iter()
+        .map(|s| (s.url(""), ctx.name("limit")))
+        .collect();
+    let runs = futures::future::try_join_all(targets.iter().map(|(url, id)| {
+        wrk::run(
+            &ctx.work,
+            Script::Single,
+            url,
+            &key,
+            ctx.plan.seconds,
+            16,
+            id,
+        )
+    }))
+    .await?;
+    for s in ingests {
+        s.stop().await;
+    }
+    let seconds = runs.iter().map(|r| r.seconds).fold(0.0, f64::max);
+    let accepted: u64 = runs.iter().map(|r| r.accepted).sum();
+    let limit = f64::from(LIMIT);
+    let allowed = limit + limit * seconds / 60.0;
+    let slack = 1.0 + limit * 0.5 / 60.0;
+    let refused: u64 = runs.iter().map(|r| r.non2xx).sum();
+    Ok(LimitCheck {
+        limit_per_minute: LIMIT,
+        instances: 2,
+        seconds,
+        accepted,
+        refused,
+        allowed,
+        // a limit never reached (no refusal) proves nothing
+        exact: refused > 0 && (accepted as f64 - allowed).abs() <= slack,
+    })
+}
