@@ -26,6 +26,9 @@ pub struct Keyed<'a> {
     pub received_at: DateTime<Utc>,
 }
 
+/// `(tenant_id, idempotency_key, event_id, received_at, expires_at)` as the claim returns it.
+type HolderRow = (Uuid, String, Uuid, DateTime<Utc>, DateTime<Utc>);
+
 /// Who holds a key after the claim: the event, when it received it, and until when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Holder {
@@ -64,7 +67,7 @@ pub async fn claim(
     // `do update` on every conflict (not `do nothing`): it locks the holder's row until commit,
     // so a concurrent batch with the same key waits and then sees this one's claim, and
     // `returning` then gives the holder whether it changed or not
-    let rows: Vec<(Uuid, String, Uuid, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+    let rows: Vec<HolderRow> = sqlx::query_as(
         "insert into idempotency_keys as c (tenant_id, idempotency_key, event_id, received_at, expires_at) \
          select u.t, u.k, u.e, u.r, u.r + make_interval(secs => coalesce(tn.idempotency_ttl_seconds, 1800)) \
          from unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[]) with ordinality as u(t, k, e, r, n) \
