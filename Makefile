@@ -87,9 +87,9 @@ loadtest:
 	@./target/release/pulse-loadtest --rate $(RATE) --duration $(DURATION) --tenants $(TENANTS) \
 		--dup-pct $(DUP_PCT) --bad-pct $(BAD_PCT)
 
-## bench: the benchmark suite, `pulse-bench run` (about 17 minutes); rewrites BENCHMARKS.md and
-## bench-results.json. The seed Go ingest runs side by side when Go is installed (skipped otherwise).
-## BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS override the defaults (3, 10, 500000)
+## bench: the benchmark suite, `pulse-bench run` (about 15 minutes plus pulse-graphql-bench); rewrites
+## BENCHMARKS.md and bench-results.json. The seed Go ingest runs side by side when Go is installed (skipped otherwise).
+## BENCH_RUNS, BENCH_SECONDS, BENCH_DRAIN_EVENTS, BENCH_E2E_SECONDS override the defaults (3, 10, 500000, 20)
 bench: infra
 	@echo "==> building pulse and the benchmark tools (release)"
 	@$(CARGO) build --release --locked -p pulse -p pulse-loadtest

@@ -1,4 +1,4 @@
-//! `pulse-bench run`: Pulse's benchmark driver (`make bench`), loopback only, about 16 minutes.
+//! `pulse-bench run`: Pulse's benchmark driver (`make bench`), loopback only, about 15 minutes.
 //!
 //! [`context`] makes the benchmark database, tenant and names and starts services through
 //! [`procs`]; [`cpu`] reads `/proc` around every measured window; [`wrk`] runs the load with its
@@ -52,6 +52,9 @@ pub struct RunOptions {
     /// Events in the processor drain
     #[arg(long, env = "BENCH_DRAIN_EVENTS")]
     pub drain_events: Option<u64>,
+    /// Seconds of the end-to-end run (default 20)
+    #[arg(long, env = "BENCH_E2E_SECONDS")]
+    pub e2e_seconds: Option<u64>,
     /// Where BENCHMARKS.md and bench-results.json go (default: the repository, or a temporary
     /// folder with --smoke)
     #[arg(long)]
@@ -112,7 +115,7 @@ fn plan(o: &RunOptions) -> Plan {
             .drain_events
             .unwrap_or(if smoke { 2_000 } else { 500_000 })
             .max(1),
-        e2e_seconds: if smoke { 2 } else { 20 },
+        e2e_seconds: o.e2e_seconds.unwrap_or(if smoke { 2 } else { 20 }).max(1),
         e2e_rate: if smoke { 1_000 } else { 5_000 },
         // a smoke run checks the driver, not the figures: no resting
         rest_limit: Duration::from_secs(if smoke { 0 } else { 20 }),
@@ -238,7 +241,9 @@ pub async fn run(o: RunOptions) -> anyhow::Result<PathBuf> {
             b.display()
         );
     }
-    let paused = !plan.smoke && services_up();
+    // only the real run (writing the repository's page) pauses `make up`'s services: a run into
+    // another folder may share the machine with someone using them
+    let paused = !plan.smoke && o.out_dir.is_none() && services_up();
     if paused {
         say("stopping the make-up services for the run");
         services("stop");
