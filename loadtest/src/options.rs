@@ -245,9 +245,15 @@ pub fn goose_config(
     goose.host.get_or_insert_with(|| DEFAULT_HOST.to_owned());
     // the controllers listen on fixed ports (5116/5117): two runs at once would collide
     goose.no_telnet = true;
-    goose
-        .co_mitigation
-        .get_or_insert(GooseCoordinatedOmissionMitigation::Average);
+    // coordinated-omission mitigation backfills the requests a stalled schedule did not send; an
+    // unthrottled run (`--rate 0`, the generator at full speed) has no schedule to stall, and the
+    // mitigation's synthetic requests and its log line per late request were CPU the generator
+    // needed to send
+    goose.co_mitigation.get_or_insert(if pulse.rate > 0 {
+        GooseCoordinatedOmissionMitigation::Average
+    } else {
+        GooseCoordinatedOmissionMitigation::Disabled
+    });
     if pulse.rate > 0 {
         goose.throttle_requests.get_or_insert(pulse.rate);
     }
@@ -352,6 +358,17 @@ mod tests {
             g.report_file,
             vec!["/tmp/run/report.html", "/tmp/run/report.json"]
         );
+    }
+
+    #[test]
+    fn an_unthrottled_run_has_no_schedule_to_mitigate() {
+        let cli = parse(&["--rate", "0"]);
+        let g = goose_config(&cli.pulse, cli.goose, Path::new("/tmp/run"));
+        assert_eq!(g.throttle_requests, None);
+        assert!(matches!(
+            g.co_mitigation,
+            Some(GooseCoordinatedOmissionMitigation::Disabled)
+        ));
     }
 
     #[test]
