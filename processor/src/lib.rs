@@ -121,14 +121,13 @@ pub async fn serve(
     )
     .await
     .context("creating topics")?;
-    let pool = sqlx::postgres::PgPoolOptions::new()
+    let pool = pulse_core::db::lazy_pool(
+        config.infra.database_url.expose(),
         // every writer holds one connection for its transaction; schema lookups need one more
-        .max_connections(config.db_max_connections.max(config.writers as u32 + 1))
-        .acquire_timeout(Duration::from_secs(3))
-        .connect_lazy_with(
-            pulse_core::db::connect_options(config.infra.database_url.expose())
-                .context("DATABASE_URL")?,
-        );
+        config.db_max_connections.max(config.writers as u32 + 1),
+        Duration::from_secs(3),
+    )
+    .context("DATABASE_URL")?;
 
     let lag = Arc::new(Lag::default());
     let consumer: PulseConsumer = pulse_core::kafka::client_config(brokers)
