@@ -48,6 +48,10 @@ pub struct E2eRun {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// From the end of the row's `COPY` statement (when its trigger fired) to the commit seen:
+    /// what the transaction does after the write, its commit, and the notification's delivery.
+    pub statement_end_to_commit_p50_ms: f64,
+    pub statement_end_to_commit_p99_ms: f64,
     /// The old measure (`processed_at − received_at`: to the start of the batch's write).
     pub insert_p50_ms: f64,
     pub insert_p99_ms: f64,
@@ -55,14 +59,28 @@ pub struct E2eRun {
     pub cpu_us_per_event: BTreeMap<String, f64>,
 }
 
-/// event id → (received_at µs, first commit seen µs, times seen)
-type Seen = Arc<Mutex<HashMap<Uuid, (i64, i64, u32)>>>;
+/// When one event was received, written and seen committed.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    /// ingest's `received_at`, µs
+    received: i64,
+    /// its row's trigger fired (the end of the `COPY` statement), µs
+    written: i64,
+    /// the first notification arrived, µs
+    committed: i64,
+    /// notifications received for it
+    times: u32,
+}
+
+type Seen = Arc<Mutex<HashMap<Uuid, Times>>>;
 
 pub async fn run(ctx: &Ctx) -> anyhow::Result<Vec<E2eRun>> {
     for sql in [
         "create or replace function bench_commit_notify() returns trigger language plpgsql as $$ \
          begin perform pg_notify('bench_commit', new.event_id::text || ' ' || \
-         ((extract(epoch from new.received_at) * 1000000)::bigint)::text); return null; end $$",
+         ((extract(epoch from new.received_at) * 1000000)::bigint)::text || ' ' || \
+         ((extract(epoch from clock_timestamp()) * 1000000)::bigint)::text); \
+         return null; end $$",
         "drop trigger if exists bench_commit_notify on events",
         "create trigger bench_commit_notify after insert on events for each row \
          execute function bench_commit_notify()",
@@ -123,27 +141,30 @@ async fn once(ctx: &Ctx, round: usize) -> anyhow::Result<E2eRun> {
 
     let seen = seen.lock().expect("seen").clone();
     let mut latencies = Vec::with_capacity(accepted.len());
+    let mut after_write = Vec::with_capacity(accepted.len());
     let (mut missing, mut twice) = (0, 0);
     for id in &accepted {
         match seen.get(id) {
-            Some((received, committed, n)) => {
-                latencies.push((committed - received) as f64 / 1000.0);
-                if *n > 1 {
+            Some(t) => {
+                latencies.push((t.committed - t.received) as f64 / 1000.0);
+                after_write.push((t.committed - t.written) as f64 / 1000.0);
+                if t.times > 1 {
                     twice += 1;
                 }
             }
             None => missing += 1,
         }
     }
+    after_write.sort_by(f64::total_cmp);
     let accepted_set: std::collections::HashSet<&Uuid> = accepted.iter().collect();
     let unknown = seen.keys().filter(|id| !accepted_set.contains(id)).count() as u64;
     latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 - 1.0) * p).round().max(0.0) as usize)
+    let pct_of = |v: &[f64], p: f64| {
+        v.get(((v.len() as f64 - 1.0) * p).round().max(0.0) as usize)
             .copied()
             .unwrap_or(f64::NAN)
     };
+    let pct = |p: f64| pct_of(&latencies, p);
     let (rows, ins50, ins99): (i64, Option<f64>, Option<f64>) = sqlx::query_as(
         "select count(*), \
            percentile_cont(0.5) within group (order by extract(epoch from processed_at - received_at))::float8, \
@@ -171,6 +192,8 @@ async fn once(ctx: &Ctx, round: usize) -> anyhow::Result<E2eRun> {
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
         max_ms: latencies.last().copied().unwrap_or(f64::NAN),
+        statement_end_to_commit_p50_ms: pct_of(&after_write, 0.5),
+        statement_end_to_commit_p99_ms: pct_of(&after_write, 0.99),
         insert_p50_ms: ins50.unwrap_or(f64::NAN) * 1000.0,
         insert_p99_ms: ins99.unwrap_or(f64::NAN) * 1000.0,
         reconciled: committed_all && missing == 0 && twice == 0 && unknown == 0 && rows as u64 == n,
@@ -182,15 +205,21 @@ async fn listen(mut listener: PgListener, seen: Seen) {
     while let Ok(note) = listener.recv().await {
         let now = chrono::Utc::now().timestamp_micros();
         let mut parts = note.payload().split(' ');
-        let (Some(Ok(id)), Some(Ok(received))) = (
+        let (Some(Ok(id)), Some(Ok(received)), Some(Ok(written))) = (
             parts.next().map(Uuid::try_parse),
+            parts.next().map(str::parse::<i64>),
             parts.next().map(str::parse::<i64>),
         ) else {
             continue;
         };
         let mut seen = seen.lock().expect("seen");
-        let entry = seen.entry(id).or_insert((received, now, 0));
-        entry.2 += 1;
+        let entry = seen.entry(id).or_insert(Times {
+            received,
+            written,
+            committed: now,
+            times: 0,
+        });
+        entry.times += 1;
     }
 }
 
