@@ -192,7 +192,7 @@ async fn each_invalid_class_is_dead_lettered_once_with_reason_and_paths() {
         ] {
             assert!(v.get(field).is_some(), "DLQ record lacks {field}: {v}");
         }
-        assert_eq!(v["source"]["topic"], h.raw.as_str());
+        assert_eq!(v["source"]["topic"], h.raw.name());
         assert_eq!(v["attempts"], 1);
     }
     let metrics = testkit::get_text(&p.url("/metrics")).await;

@@ -25,8 +25,8 @@ pub type Processor = testkit::Spawned;
 
 pub struct Harness {
     pub db: TestDb,
-    pub raw: String,
-    pub dlq: String,
+    pub raw: testkit::TestTopic,
+    pub dlq: testkit::TestTopic,
     pub group: String,
     pub producer: FutureProducer,
     pub tenants: TenantStore,
@@ -37,8 +37,8 @@ impl Harness {
     pub async fn new() -> Self {
         testkit::telemetry();
         let db = TestDb::new().await;
-        let raw = testkit::unique("test.raw.");
-        let dlq = testkit::unique("test.dlq.");
+        let raw = testkit::TestTopic::new("raw");
+        let dlq = testkit::TestTopic::new("dlq");
         pulse_core::kafka::ensure_topics(&testkit::kafka_brokers(), &[(&raw, 6), (&dlq, 3)])
             .await
             .unwrap();
@@ -60,8 +60,8 @@ impl Harness {
     pub fn config(&self) -> pulse_processor::Config {
         let mut c = pulse_processor::Config::from_env().unwrap();
         c.infra = self.db.infra();
-        c.raw_topic = self.raw.clone();
-        c.dlq_topic = self.dlq.clone();
+        c.raw_topic = self.raw.to_string();
+        c.dlq_topic = self.dlq.to_string();
         c.group = self.group.clone();
         c.batch_size = 500;
         c.max_backoff = Duration::from_millis(500);
