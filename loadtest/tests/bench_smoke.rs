@@ -46,6 +46,8 @@ fn smoke_run_measures_every_scenario() {
         .arg(&out)
         .arg("--bin-dir")
         .arg(&bins)
+        // the page it prints is read from its file below; progress lines stay on stderr
+        .stdout(std::process::Stdio::null())
         .status()
         .expect("pulse-bench runs");
     eprintln!("smoke run took {:.0} s", started.elapsed().as_secs_f64());

@@ -269,7 +269,10 @@ pub async fn run(o: RunOptions) -> anyhow::Result<PathBuf> {
         graphql.as_deref().map_err(String::as_str),
         &quoted,
     );
-    std::fs::write(out.join("BENCHMARKS.md"), md)?;
+    // the figures with their targets, on the terminal too (the page up to its method)
+    let figures = md.split("\n## How this run measures").next().unwrap_or(&md);
+    println!("{figures}");
+    std::fs::write(out.join("BENCHMARKS.md"), &md)?;
     say(&format!(
         "done in {} s: {} and {}",
         results.duration_s,
