@@ -96,13 +96,17 @@ pub fn render(r: &Results, graphql: Result<&str, &str>, quoted: &[String]) -> St
     cpu_table(w, r);
     scale_out(w, r);
     limits(w, r);
-    let _ = writeln!(w, "## GraphQL (`pulse-graphql-bench`, run last)\n");
+    // pulse-graphql-bench's fragment brings its own `## ` title
+    const TITLE: &str = "## GraphQL (`pulse-graphql-bench`, run last)";
     match graphql {
-        Ok(fragment) => {
+        Ok(fragment) if fragment.trim_start().starts_with("## ") => {
             let _ = writeln!(w, "{}\n", fragment.trim());
         }
+        Ok(fragment) => {
+            let _ = writeln!(w, "{TITLE}\n\n{}\n", fragment.trim());
+        }
         Err(why) => {
-            let _ = writeln!(w, "{why}\n");
+            let _ = writeln!(w, "{TITLE}\n\n{why}\n");
         }
     }
     let _ = writeln!(w, "{}", include_str!("method.md").trim());
