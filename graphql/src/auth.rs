@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use crate::errors::{ApiError, Code};
+
 /// The caller's identity; every resolver decides from it what the caller may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -54,6 +56,15 @@ pub enum AuthError {
     Malformed,
     #[error("credentials cannot be checked right now")]
     Unavailable,
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Unavailable => Self::new(Code::Internal, e.to_string()),
+            _ => Self::new(Code::Unauthenticated, e.to_string()),
+        }
+    }
 }
 
 /// What [`resolve_scope`] needs: the admin token's digest and the tenant store. Cheap to clone.
@@ -130,20 +141,18 @@ pub fn scope<'a>(ctx: &async_graphql::Context<'a>) -> &'a Scope {
 }
 
 /// Any signed-in caller (admin or tenant key): everything but `version`, `health` and `me`.
-pub fn require_reader<'a>(
-    ctx: &async_graphql::Context<'a>,
-) -> Result<&'a Scope, crate::errors::ApiError> {
+pub fn require_reader<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Scope, ApiError> {
     match scope(ctx) {
-        Scope::Anonymous => Err(crate::errors::ApiError::unauthenticated()),
+        Scope::Anonymous => Err(ApiError::unauthenticated()),
         s => Ok(s),
     }
 }
 
 /// The admin only: every mutation, and the audit log.
-pub fn require_admin(ctx: &async_graphql::Context<'_>) -> Result<(), crate::errors::ApiError> {
+pub fn require_admin(ctx: &async_graphql::Context<'_>) -> Result<(), ApiError> {
     match require_reader(ctx)? {
         Scope::Admin => Ok(()),
-        _ => Err(crate::errors::ApiError::admin_only()),
+        _ => Err(ApiError::admin_only()),
     }
 }
 
@@ -152,14 +161,14 @@ pub fn require_admin(ctx: &async_graphql::Context<'_>) -> Result<(), crate::erro
 pub fn tenant_filter(
     ctx: &async_graphql::Context<'_>,
     requested: Option<Uuid>,
-) -> Result<Option<Uuid>, crate::errors::ApiError> {
+) -> Result<Option<Uuid>, ApiError> {
     match require_reader(ctx)? {
         Scope::Admin => Ok(requested),
         Scope::Tenant { id, .. } => match requested {
-            Some(other) if other != *id => Err(crate::errors::ApiError::other_tenant()),
+            Some(other) if other != *id => Err(ApiError::other_tenant()),
             _ => Ok(Some(*id)),
         },
-        Scope::Anonymous => Err(crate::errors::ApiError::unauthenticated()),
+        Scope::Anonymous => Err(ApiError::unauthenticated()),
     }
 }
 

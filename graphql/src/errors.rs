@@ -5,8 +5,6 @@
 use async_graphql::ErrorExtensions;
 use pulse_core::admin::AdminError;
 
-use crate::auth::AuthError;
-
 /// The fixed set of `extensions.code` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
@@ -78,15 +76,6 @@ impl From<AdminError> for ApiError {
         };
         // AdminError's messages are written for clients (Internal says only "internal error")
         Self::new(code, e.to_string())
-    }
-}
-
-impl From<AuthError> for ApiError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::Unavailable => Self::new(Code::Internal, e.to_string()),
-            _ => Self::new(Code::Unauthenticated, e.to_string()),
-        }
     }
 }
 

@@ -7,10 +7,40 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::reconcile::{Drain, Found, Place};
+/// Where a row for an event id was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Events,
+    DeadLetters {
+        reason: String,
+        replayed: bool,
+    },
+    /// In `event_aliases`: not stored itself, a duplicate of `original` (same idempotency key).
+    Alias {
+        original: Uuid,
+    },
+}
+
+/// One row for a recorded event id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub event_id: Uuid,
+    pub tenant_id: Uuid,
+    pub place: Place,
+}
+
+/// How waiting for the processor went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Drain {
+    pub drained: bool,
+    /// Ids still without a row when the wait ended.
+    pub pending: usize,
+    pub waited: Duration,
+}
 
 /// Ids per query: large enough to be quick, small enough for a reasonable bind size.
 const CHUNK: usize = 5_000;

@@ -15,10 +15,12 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub use crate::lookup::{Drain, Found, Place};
 use crate::{
     ledger::{Kind, LedgerSnapshot},
     lookup,
 };
+
 /// The dead-letter reason an event without `event_type` must get.
 pub const EXPECTED_REASON: &str = "missing_field";
 /// How many individual problems are kept for the report.
@@ -28,20 +30,6 @@ const MAX_PROBLEMS: usize = 20;
 pub enum ReconcileError {
     #[error("querying PostgreSQL failed")]
     Database(#[from] sqlx::Error),
-}
-
-/// Where a row for an event id was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
-    Events,
-    DeadLetters {
-        reason: String,
-        replayed: bool,
-    },
-    /// In `event_aliases`: not stored itself, a duplicate of `original` (same idempotency key).
-    Alias {
-        original: Uuid,
-    },
 }
 
 /// The columns of the reconciliation table, in the text and the HTML report alike.
@@ -56,14 +44,6 @@ pub const COLUMNS: [&str; 9] = [
     "duplicated",
     "wrong place",
 ];
-
-/// One row for a recorded event id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    pub event_id: Uuid,
-    pub tenant_id: Uuid,
-    pub place: Place,
-}
 
 /// One line of the table. Duplicates' `stored` and `dead_lettered` count distinct originals.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -101,15 +81,6 @@ pub struct Problem {
     pub kind: Kind,
     pub event_id: Uuid,
     pub what: String,
-}
-
-/// How waiting for the processor went.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Drain {
-    pub drained: bool,
-    /// Ids still without a row when the wait ended.
-    pub pending: usize,
-    pub waited: Duration,
 }
 
 /// The outcome of the check.

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     idempotency::{self, Alias, Keyed},
-    judge::{Failed, Handled, Outcome},
+    judge::{self, Failed, Handled, Outcome},
     pipeline::Pipeline,
     retry::InfraError,
     spans::Table,
@@ -213,7 +213,7 @@ impl Pipeline {
             trace_id: row.trace_id.clone(),
         };
         let invalid = Invalid::single(DlqReason::InvalidValue, "/payload", message);
-        h.outcome = self.dead_letter(&h.cx, failed, &invalid);
+        h.outcome = judge::dead_letter(&h.cx, failed, &invalid);
     }
 
     /// Publishes the dead letters at `which` to `events.dlq` with their attempt counts, each

@@ -12,10 +12,10 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::{
-    pipeline::Pipeline,
     record::Record,
     retry::InfraError,
-    schema,
+    schema::{self, SchemaCache},
+    spans::SpanNames,
     store::{DeadLetterRow, EventRow},
     validate::{self, Invalid},
 };
@@ -48,7 +48,13 @@ pub(crate) struct Failed {
     pub(crate) trace_id: Option<String>,
 }
 
-impl Pipeline {
+/// Judges records: the tenants' schemas to check against and the span names to judge under.
+pub(crate) struct Judge<'a> {
+    pub(crate) schemas: &'a SchemaCache,
+    pub(crate) names: &'a SpanNames,
+}
+
+impl Judge<'_> {
     /// Decodes and validates one record under its own CONSUMER span, which continues the trace
     /// in the record's `traceparent` ([`crate::spans`]).
     pub(crate) async fn handle<'m>(
@@ -56,7 +62,7 @@ impl Pipeline {
         tracer: &BoxedTracer,
         m: &'m Record,
     ) -> Result<Handled<'m>, InfraError> {
-        let span = self.span_names.process(tracer, m);
+        let span = self.names.process(tracer, m);
         let cx = m.parent.with_span(span);
         let sc = cx.span().span_context().clone();
         let trace_id = sc.is_valid().then(|| sc.trace_id().to_string());
@@ -68,7 +74,7 @@ impl Pipeline {
         })
     }
 
-    pub(crate) async fn judge<'m>(
+    async fn judge<'m>(
         &self,
         cx: &Context,
         m: &'m Record,
@@ -97,7 +103,7 @@ impl Pipeline {
                 source,
                 trace_id,
             };
-            return Ok(self.dead_letter(cx, failed, &invalid));
+            return Ok(dead_letter(cx, failed, &invalid));
         };
         if span.is_recording() {
             // the event id only as the semantic conventions' `messaging.message.id`: a second copy
@@ -149,13 +155,13 @@ impl Pipeline {
                     source: m.position(),
                     trace_id,
                 };
-                Ok(self.dead_letter(cx, failed, &invalid))
+                Ok(dead_letter(cx, failed, &invalid))
             }
         }
     }
 
     /// `Ok(Err(..))` when the tenant's schema for this event type rejects the payload.
-    pub(crate) async fn check_schema(
+    async fn check_schema(
         &self,
         tenant: Uuid,
         valid: &validate::ValidEvent<'_>,
@@ -168,48 +174,43 @@ impl Pipeline {
             serde_json::from_str(valid.payload.get()).unwrap_or_default();
         Ok(schema::check(validator, &payload))
     }
+}
 
-    /// Turns a failed record into a dead letter (its row and its `events.dlq` record).
-    pub(crate) fn dead_letter(
-        &self,
-        cx: &Context,
-        failed: Failed,
-        invalid: &Invalid,
-    ) -> Outcome<'static> {
-        let reason = invalid.reason();
-        cx.span()
-            .set_attribute(KeyValue::new(attr::PULSE_DLQ_REASON, reason.as_str()));
-        let errors: Vec<FieldError> = invalid.field_errors();
-        let failed_at = Utc::now();
-        let row = DeadLetterRow {
-            tenant_id: failed.tenant_id,
-            event_id: failed.event_id,
-            reason,
-            errors: serde_json::to_string(&errors).unwrap_or_else(|_| "[]".to_owned()),
-            body: failed.stored_body,
-            event_type: failed.event_type,
-            idempotency_key: failed.idempotency_key,
-            received_at: failed.received_at,
-            failed_at,
-            source_topic: failed.source.topic.clone(),
-            source_partition: failed.source.partition,
-            source_offset: failed.source.offset,
-            trace_id: failed.trace_id.clone(),
-        };
-        let record = DlqRecord {
-            event_id: failed.event_id,
-            tenant_id: failed.tenant_id,
-            received_at: failed.received_at,
-            failed_at,
-            reason,
-            errors,
-            body: failed.body,
-            source: failed.source,
-            attempts: 1,
-            trace_id: failed.trace_id,
-        };
-        Outcome::DeadLetter(Box::new((row, record)))
-    }
+/// Turns a failed record into a dead letter (its row and its `events.dlq` record).
+pub(crate) fn dead_letter(cx: &Context, failed: Failed, invalid: &Invalid) -> Outcome<'static> {
+    let reason = invalid.reason();
+    cx.span()
+        .set_attribute(KeyValue::new(attr::PULSE_DLQ_REASON, reason.as_str()));
+    let errors: Vec<FieldError> = invalid.field_errors();
+    let failed_at = Utc::now();
+    let row = DeadLetterRow {
+        tenant_id: failed.tenant_id,
+        event_id: failed.event_id,
+        reason,
+        errors: serde_json::to_string(&errors).unwrap_or_else(|_| "[]".to_owned()),
+        body: failed.stored_body,
+        event_type: failed.event_type,
+        idempotency_key: failed.idempotency_key,
+        received_at: failed.received_at,
+        failed_at,
+        source_topic: failed.source.topic.clone(),
+        source_partition: failed.source.partition,
+        source_offset: failed.source.offset,
+        trace_id: failed.trace_id.clone(),
+    };
+    let record = DlqRecord {
+        event_id: failed.event_id,
+        tenant_id: failed.tenant_id,
+        received_at: failed.received_at,
+        failed_at,
+        reason,
+        errors,
+        body: failed.body,
+        source: failed.source,
+        attempts: 1,
+        trace_id: failed.trace_id,
+    };
+    Outcome::DeadLetter(Box::new((row, record)))
 }
 
 /// A stable id for a record that carries none, so its redelivery maps to the same dead letter.

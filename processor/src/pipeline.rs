@@ -23,10 +23,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     consumer::PulseConsumer,
-    judge::Handled,
+    judge::{Handled, Judge},
     metrics::{Lag, ProcessorMetrics},
     record::Record,
-    retry::InfraError,
+    retry::{self, InfraError},
     schema::SchemaCache,
     spans::SpanNames,
 };
@@ -234,6 +234,34 @@ impl Pipeline {
         durable
     }
 
+    /// After a failed attempt: pauses fetching on the first failure (the main loop keeps polling,
+    /// so the group membership stays), reports it ([`retry::failed_attempt`]), then sleeps a
+    /// jittered, growing delay. False if shutdown came first.
+    pub(crate) async fn back_off(
+        &self,
+        error: &InfraError,
+        attempt: &mut u32,
+        what: &'static str,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        if *attempt == 0 {
+            self.set_paused(true);
+        }
+        *attempt += 1;
+        let delay = retry::failed_attempt(
+            &self.metrics,
+            &self.readiness,
+            error,
+            *attempt,
+            what,
+            self.config.max_backoff,
+        );
+        tokio::select! {
+            () = tokio::time::sleep(delay) => true,
+            () = shutdown.cancelled() => false,
+        }
+    }
+
     pub(crate) fn set_paused(&self, paused: bool) {
         let Ok(assignment) = self.consumer.assignment() else {
             return;
@@ -265,9 +293,13 @@ impl Pipeline {
     /// Turns every record into a row or a dead letter.
     async fn prepare<'m>(&self, batch: &'m [Record]) -> Result<Vec<Handled<'m>>, InfraError> {
         let tracer = pulse_otel::tracer(service::PROCESSOR);
+        let judge = Judge {
+            schemas: &self.schemas,
+            names: &self.span_names,
+        };
         let mut handled = Vec::with_capacity(batch.len());
         for m in batch {
-            handled.push(self.handle(&tracer, m).await?);
+            handled.push(judge.handle(&tracer, m).await?);
         }
         Ok(handled)
     }

@@ -3,11 +3,11 @@
 
 use std::{sync::Arc, time::Duration};
 
+use pulse_core::health::Readiness;
 use rand::Rng;
 use rdkafka::error::KafkaError;
-use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::Pipeline;
+use crate::metrics::ProcessorMetrics;
 
 /// An infrastructure failure: retried, never dead-lettered.
 #[derive(Debug, thiserror::Error)]
@@ -29,40 +29,28 @@ impl InfraError {
     }
 }
 
-impl Pipeline {
-    /// After a failed attempt: counts it, reports degraded, pauses fetching on the first failure
-    /// (the main loop keeps polling, so the group membership stays), then sleeps a jittered,
-    /// growing delay. False if shutdown came first.
-    pub(crate) async fn back_off(
-        &self,
-        error: &InfraError,
-        attempt: &mut u32,
-        what: &'static str,
-        shutdown: &CancellationToken,
-    ) -> bool {
-        self.metrics.retried(error.kind());
-        if *attempt == 0 {
-            self.set_paused(true);
-        }
-        *attempt += 1;
-        self.readiness.set_degraded_because(format!(
-            "{what}: {} (attempt {})",
-            error.kind(),
-            *attempt
-        ));
-        let delay = backoff(*attempt, self.config.max_backoff);
-        if *attempt == STUCK_AFTER {
-            // said once per batch, loudly: retries this long mean an operator should look
-            self.metrics.stuck(error.kind());
-            tracing::error!(error = %error, error_type = error.kind(), attempts = *attempt, "{what}: batch stuck, still retrying");
-        } else {
-            tracing::warn!(error = %error, attempt = *attempt, delay_ms = delay.as_millis() as u64, "{what}, retrying");
-        }
-        tokio::select! {
-            () = tokio::time::sleep(delay) => true,
-            () = shutdown.cancelled() => false,
-        }
+/// Accounts for failed attempt number `attempt` (from 1): counts it, reports the service
+/// degraded with why, says it in the log (loudly once the batch is stuck), and returns how long to
+/// wait before the next.
+pub(crate) fn failed_attempt(
+    metrics: &ProcessorMetrics,
+    readiness: &Readiness,
+    error: &InfraError,
+    attempt: u32,
+    what: &'static str,
+    max_backoff: Duration,
+) -> Duration {
+    metrics.retried(error.kind());
+    readiness.set_degraded_because(format!("{what}: {} (attempt {attempt})", error.kind()));
+    let delay = backoff(attempt, max_backoff);
+    if attempt == STUCK_AFTER {
+        // said once per batch, loudly: retries this long mean an operator should look
+        metrics.stuck(error.kind());
+        tracing::error!(error = %error, error_type = error.kind(), attempts = attempt, "{what}: batch stuck, still retrying");
+    } else {
+        tracing::warn!(error = %error, attempt, delay_ms = delay.as_millis() as u64, "{what}, retrying");
     }
+    delay
 }
 
 /// Retries of one batch after which it is reported stuck (about a minute with the default cap).
