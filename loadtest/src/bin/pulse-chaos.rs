@@ -20,7 +20,8 @@ use pulse_loadtest::chaos::{
 struct Args {
     /// Faults to run, comma-separated (default: all): processor-kill, kafka-kill, postgres-stop,
     /// redis-stop, redis-kill, redis-flushall, redis-wipe-aof, ingest-kill,
-    /// processor-kill-in-rebalance; redis-loss = redis-flushall and redis-wipe-aof
+    /// processor-kill-in-rebalance; redis-loss = redis-flushall and redis-wipe-aof; none (with
+    /// --overload: the overload phase alone)
     #[arg(long, value_delimiter = ',')]
     faults: Vec<String>,
     /// Seconds PostgreSQL and Redis stay stopped
@@ -75,6 +76,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     } else {
         args.faults
             .iter()
+            .filter(|f| f.as_str() != "none")
             .map(|f| Fault::parse_group(f).ok_or_else(|| anyhow::anyhow!("unknown fault {f:?}")))
             .collect::<anyhow::Result<Vec<_>>>()?
             .concat()
@@ -96,7 +98,13 @@ async fn run(args: Args) -> anyhow::Result<bool> {
         processors: 1,
         tenants: 10,
         tenant_rate_limit: 6_000_000,
-        env: vec![("PULSE_AUTH_CACHE_TTL_MS".into(), "30000".into())],
+        env: vec![
+            ("PULSE_AUTH_CACHE_TTL_MS".into(), "30000".into()),
+            (
+                "PULSE_MAX_IN_FLIGHT".into(),
+                overload::MAX_IN_FLIGHT.to_string(),
+            ),
+        ],
     })
     .await?;
     println!(
