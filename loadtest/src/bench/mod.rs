@@ -316,6 +316,7 @@ async fn scenarios(
         smoke,
         runs_per_scenario: ctx.plan.runs,
         seconds_per_run: ctx.plan.seconds,
+        rest_limit_s: ctx.plan.rest_limit.as_secs(),
         ..Results::default()
     };
     let single = single::run(&ctx).await.context("single-event scenario")?;

@@ -75,6 +75,8 @@ pub struct Results {
     pub smoke: bool,
     pub runs_per_scenario: usize,
     pub seconds_per_run: u64,
+    /// The longest rest before a run (0: none, a smoke run).
+    pub rest_limit_s: u64,
     pub ingest_single_eps: f64,
     pub ingest_single_p50_ms: f64,
     pub ingest_single_p99_ms: f64,

@@ -75,8 +75,7 @@ pub fn render(r: &Results, graphql: Result<&str, &str>, quoted: &[String]) -> St
          Every figure on this page comes from that run — medians of {} run(s) of {} s of load each — \
          except the sections whose title says *quoted*, which name the run they come from. Both \
          sides of every ratio were measured in the same round, one after the other: the order of \
-         the variants rotates from round to round, and every run starts after the same rest (until \
-         Jaeger, PostgreSQL and the services are idle). Everything shares one machine: Kafka, \
+         the variants rotates from round to round, and {}. Everything shares one machine: Kafka, \
          PostgreSQL, Redis, Jaeger, the services and the load generators.\n",
         if r.smoke { " --smoke" } else { "" },
         r.started_at,
@@ -84,7 +83,16 @@ pub fn render(r: &Results, graphql: Result<&str, &str>, quoted: &[String]) -> St
         r.duration_s,
         r.git_commit,
         r.runs_per_scenario,
-        r.seconds_per_run
+        r.seconds_per_run,
+        if r.rest_limit_s == 0 {
+            "no run rests first (a smoke run checks the driver, not the figures)".to_owned()
+        } else {
+            format!(
+                "every run starts after the same rest (until Jaeger, PostgreSQL and the services \
+                 are idle, at most {} s)",
+                r.rest_limit_s
+            )
+        }
     );
     let _ = writeln!(w, "**Machine:** {}.\n", r.machine);
     for note in &r.notes {
