@@ -33,6 +33,23 @@ pub fn lazy_pool(
         .connect_lazy_with(connect_options(url)?))
 }
 
+/// `url` with its database name replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
 /// The connection options for `url`.
 ///
 /// A loopback server is reached without TLS unless the URL or `PGSSLMODE` asks for an `sslmode`:

@@ -82,7 +82,7 @@ impl Ctx {
         .execute(&admin)
         .await?;
         admin.close().await;
-        let db_url = with_database(&admin_url, db_name);
+        let db_url = pulse_core::db::with_database(&admin_url, db_name);
         let pool = pulse_core::db::connect(&db_url, 8).await?;
         pulse_core::db::migrate(&pool).await?;
         let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
@@ -239,21 +239,5 @@ impl Ctx {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-}
-
-/// `url` with its database name replaced by `database`.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
     }
 }

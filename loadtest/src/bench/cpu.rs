@@ -35,6 +35,17 @@ pub const PROCESSES: &[&str] = &[
     "machine",
 ];
 
+/// The services a sizing rule is written for (events/s per core), and the machine as a whole.
+pub const SIZED: &[&str] = &[
+    "ingest",
+    "processor",
+    "kafka",
+    "redis",
+    "postgres",
+    "jaeger",
+    "machine",
+];
+
 /// CPU seconds used so far, per process group, at one instant.
 #[derive(Debug, Clone)]
 pub struct Snapshot {

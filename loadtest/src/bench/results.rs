@@ -257,21 +257,13 @@ pub fn derive(
         });
     }
     if let Some(single_cpu) = r.cpu_us_per_event.get("single") {
-        r.sizing_events_per_core_s = [
-            "ingest",
-            "processor",
-            "kafka",
-            "redis",
-            "postgres",
-            "jaeger",
-            "machine",
-        ]
-        .iter()
-        .filter_map(|p| {
-            let us = single_cpu.get(*p).copied()?;
-            (us > 0.0).then(|| ((*p).to_owned(), (1e6 / us).round()))
-        })
-        .collect();
+        r.sizing_events_per_core_s = super::cpu::SIZED
+            .iter()
+            .filter_map(|p| {
+                let us = single_cpu.get(*p).copied()?;
+                (us > 0.0).then(|| ((*p).to_owned(), (1e6 / us).round()))
+            })
+            .collect();
     }
 
     r.ingest_batch_eps = median(batch.runs.iter().map(|b| b.wrk.accepted_per_s).collect());

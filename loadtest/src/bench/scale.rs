@@ -81,18 +81,10 @@ async fn once(ctx: &Ctx, instances: usize, round: usize) -> anyhow::Result<Scale
         s.stop().await;
     }
     let seconds = runs.iter().map(|r| r.seconds).fold(0.0, f64::max);
-    let cores = [
-        "ingest",
-        "processor",
-        "kafka",
-        "redis",
-        "postgres",
-        "jaeger",
-        "machine",
-    ]
-    .iter()
-    .map(|g| ((*g).to_owned(), (used.cores(g) * 100.0).round() / 100.0))
-    .collect();
+    let cores = cpu::SIZED
+        .iter()
+        .map(|g| ((*g).to_owned(), (used.cores(g) * 100.0).round() / 100.0))
+        .collect();
     Ok(ScaleRun {
         instances,
         round,

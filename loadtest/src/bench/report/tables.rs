@@ -280,17 +280,11 @@ pub fn scale_out(w: &mut String, r: &Results) {
         );
     }
     if !r.sizing_events_per_core_s.is_empty() {
-        let parts: Vec<String> = [
-            "ingest",
-            "processor",
-            "kafka",
-            "redis",
-            "postgres",
-            "jaeger",
-        ]
-        .iter()
-        .filter_map(|k| Some(format!("{k} {}", n0(*r.sizing_events_per_core_s.get(*k)?))))
-        .collect();
+        let parts: Vec<String> = crate::bench::cpu::SIZED
+            .iter()
+            .filter(|k| **k != "machine")
+            .filter_map(|k| Some(format!("{k} {}", n0(*r.sizing_events_per_core_s.get(*k)?))))
+            .collect();
         let _ = writeln!(
             w,
             "**Sizing rule** (single events, traced, from this run's CPU per event): one core of each \
