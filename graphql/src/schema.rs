@@ -72,6 +72,8 @@ pub struct Services {
     /// Tenant names for events that come from Kafka (ids only); tenants are never deleted and
     /// renamed never, so entries stay true.
     names: Mutex<HashMap<Uuid, String>>,
+    /// `stats` answers of the last second, shared by concurrent callers.
+    pub stats: crate::query::StatsCache,
 }
 
 impl Services {
@@ -90,6 +92,7 @@ impl Services {
             links,
             health,
             names: Mutex::new(HashMap::new()),
+            stats: crate::query::StatsCache::default(),
         }
     }
 

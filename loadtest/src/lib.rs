@@ -15,6 +15,7 @@ pub mod bench;
 pub mod bodies;
 pub mod chaos;
 pub mod charts;
+pub mod graphql_bench;
 pub mod histogram;
 pub mod ledger;
 pub mod lookup;

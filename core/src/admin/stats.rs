@@ -1,6 +1,7 @@
 //! Traffic statistics from `event_counts_minute`, the per-minute rollup the processor maintains in
-//! the same transaction as the rows it counts; `events` is never scanned, so a day's stats cost a
-//! few thousand rollup rows at most.
+//! the same transaction as the rows it counts, and the coarser rollups triggers keep from it
+//! (per-minute totals, hourly counts by type, all tenants summed): `events` is never scanned,
+//! and a day's stats read about ten thousand rollup rows whatever the traffic.
 
 use crate::admin::Traced as _;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -11,7 +12,7 @@ use uuid::Uuid;
 use super::{AdminError, Result};
 
 /// How far back stats look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Window {
     FiveMinutes,
     ThirtyMinutes,
@@ -95,6 +96,29 @@ impl Stats {
     }
 }
 
+/// The tenant id under which `event_counts_minute_total` and `event_counts_hour` keep the sums
+/// over all tenants (maintained by triggers on `event_counts_minute`).
+pub const ALL_TENANTS: Uuid = Uuid::nil();
+
+/// The whole hours `[from, to)` inside the minutes `first..=last`; an empty range at `first`
+/// when there is none.
+fn whole_hours(
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let hour = |t: DateTime<Utc>| {
+        t.duration_trunc(Duration::hours(1))
+            .map_err(|e| AdminError::Internal(Box::new(e)))
+    };
+    let start = hour(first + Duration::minutes(59))?;
+    let end = hour(last + Duration::minutes(1))?;
+    Ok(if start < end {
+        (start, end)
+    } else {
+        (first, first)
+    })
+}
+
 /// Stats of the last `window` (the current minute included), of one tenant or all.
 pub async fn stats(pool: &PgPool, window: Window, tenant_id: Option<Uuid>) -> Result<Stats> {
     stats_at(pool, window, tenant_id, Utc::now()).await
@@ -111,20 +135,18 @@ pub async fn stats_at(
         .duration_trunc(Duration::minutes(1))
         .map_err(|e| AdminError::Internal(Box::new(e)))?;
     let from = last - Duration::minutes(window.minutes() - 1);
-    // one scan of the window's rollup rows answers both the series (grouped by minute) and the
-    // busiest event types (grouped by type)
-    type Row = (Option<DateTime<Utc>>, Option<String>, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(
-        "select minute, event_type, sum(stored)::bigint, sum(dead_lettered)::bigint \
-         from event_counts_minute \
-         where minute >= $1 and minute <= $2 and ($3::uuid is null or tenant_id = $3) \
-         group by grouping sets ((minute), (event_type))",
+    // `ALL_TENANTS` rows of the coarser rollups hold the sums over every tenant
+    let scope = tenant_id.unwrap_or(ALL_TENANTS);
+    let rows: Vec<(DateTime<Utc>, i64, i64)> = sqlx::query_as(
+        "select minute, sum(stored)::bigint, sum(dead_lettered)::bigint \
+         from event_counts_minute_total \
+         where tenant_id = $1 and minute >= $2 and minute <= $3 group by minute",
     )
+    .bind(scope)
     .bind(from)
     .bind(last)
-    .bind(tenant_id)
     .fetch_all(pool)
-    .traced("SELECT", "event_counts_minute")
+    .traced("SELECT", "event_counts_minute_total")
     .await?;
     let mut series: Vec<Point> = (0..window.minutes())
         .map(|i| Point {
@@ -133,20 +155,39 @@ pub async fn stats_at(
             dead_lettered: 0,
         })
         .collect();
-    let mut top_event_types = Vec::new();
-    for (minute, event_type, stored, dead_lettered) in rows {
-        match (minute, event_type) {
-            (Some(minute), None) => {
-                let i = (minute - from).num_minutes();
-                if let Some(p) = usize::try_from(i).ok().and_then(|i| series.get_mut(i)) {
-                    p.stored += stored;
-                    p.dead_lettered += dead_lettered;
-                }
-            }
-            (None, Some(event_type)) => top_event_types.push((event_type, stored + dead_lettered)),
-            _ => {}
+    for (minute, stored, dead_lettered) in rows {
+        let i = (minute - from).num_minutes();
+        if let Some(p) = usize::try_from(i).ok().and_then(|i| series.get_mut(i)) {
+            p.stored += stored;
+            p.dead_lettered += dead_lettered;
         }
     }
+    let (hours_from, hours_to) = whole_hours(from, last)?;
+    // the window's whole hours from the hourly rollup, its first and last partial hours by the
+    // minute (rows of one tenant, or the all-tenant minute rollup)
+    let edges = if tenant_id.is_some() {
+        "select event_type, stored + dead_lettered from event_counts_minute where tenant_id = $1 \
+           and ((minute >= $4 and minute < $2) or (minute >= $3 and minute <= $5))"
+    } else {
+        "select event_type, stored + dead_lettered from event_counts_minute_all \
+           where (minute >= $4 and minute < $2) or (minute >= $3 and minute <= $5)"
+    };
+    let mut top_event_types: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select event_type, sum(n)::bigint from ( \
+           select event_type, stored + dead_lettered as n from event_counts_hour \
+            where tenant_id = $6 and hour >= $2 and hour < $3 \
+           union all {edges} \
+         ) x group by event_type"
+    )))
+    .bind(tenant_id)
+    .bind(hours_from)
+    .bind(hours_to)
+    .bind(from)
+    .bind(last)
+    .bind(scope)
+    .fetch_all(pool)
+    .traced("SELECT", "event_counts_hour")
+    .await?;
     top_event_types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     top_event_types.truncate(10);
     Ok(Stats {

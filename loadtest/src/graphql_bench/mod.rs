@@ -1,0 +1,333 @@
+//! `pulse-graphql-bench`: the GraphQL admin API's performance targets, measured.
+//!
+//! A run prepares a dedicated, migrated database holding millions of events and dead letters
+//! ([`seed`]), starts the `pulse graphql` under test against it on a free port with its own token
+//! and topics ([`service`]), drives each query kind with many concurrent clients ([`queries`]),
+//! then a thousand WebSocket subscribers while events flow ([`live`], over [`ws`]), and writes
+//! the figures as JSON and as a BENCHMARKS.md section ([`report`]).
+
+pub mod live;
+pub mod queries;
+pub mod report;
+pub mod seed;
+pub mod service;
+pub mod ws;
+
+use std::{path::PathBuf, sync::Arc};
+
+use anyhow::{Context as _, Result};
+use chrono::Utc;
+use clap::Parser;
+
+use report::{Dataset, LiveTargets, Report};
+
+/// The command line.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "pulse-graphql-bench",
+    about = "The GraphQL admin API under query and live load, against millions of seeded rows"
+)]
+pub struct Options {
+    /// Write the figures (with their targets) as JSON here
+    #[arg(long)]
+    pub out_json: Option<PathBuf>,
+    /// Write the BENCHMARKS.md section here
+    #[arg(long)]
+    pub out_md: Option<PathBuf>,
+    /// Seconds each query kind is measured (after a 1 s warm-up)
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Seconds events flow to the subscribers
+    #[arg(long)]
+    pub live_seconds: Option<f64>,
+    /// A tiny run (20k events, 20 clients, 50 subscribers, 2 s phases) for tests
+    #[arg(long)]
+    pub smoke: bool,
+    /// The pulse binary to migrate with and run
+    #[arg(long, default_value = "target/release/pulse")]
+    pub pulse_bin: PathBuf,
+    /// Server to create the bench database on
+    #[arg(long, env = "DATABASE_URL", default_value = pulse_core::config::DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    #[arg(long, env = "KAFKA_BROKERS", default_value = pulse_core::config::DEFAULT_KAFKA_BROKERS)]
+    pub kafka_brokers: String,
+    /// The bench database (default pulse_bench_graphql, or pulse_bench_graphql_smoke)
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Seed again even when the database already holds the data set
+    #[arg(long)]
+    pub reseed: bool,
+    /// A seed older than this many hours is replaced (stats(24h) should see a full day)
+    #[arg(long, default_value_t = 6)]
+    pub max_seed_age_hours: i64,
+    /// Concurrent clients per query kind
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// Requests per second each client sends
+    #[arg(long)]
+    pub rate_per_client: Option<f64>,
+    /// WebSocket subscribers
+    #[arg(long)]
+    pub subscribers: Option<usize>,
+    /// Events per second written during the live part
+    #[arg(long)]
+    pub live_rate: Option<u64>,
+    /// The service's log
+    #[arg(long, default_value = "target/pulse-graphql-bench.log")]
+    pub log: PathBuf,
+}
+
+/// The sizes of a run.
+struct Scale {
+    events: u64,
+    dead_letters: u64,
+    tenants: usize,
+    clients: usize,
+    rate_per_client: f64,
+    seconds: f64,
+    subscribers: usize,
+    live_tenants: usize,
+    live_rate: u64,
+    live_seconds: f64,
+}
+
+impl Scale {
+    fn of(o: &Options) -> Self {
+        let base = if o.smoke {
+            Self {
+                events: 20_000,
+                dead_letters: 1_000,
+                tenants: 10,
+                clients: 20,
+                rate_per_client: 1.0,
+                seconds: 2.0,
+                subscribers: 50,
+                live_tenants: 10,
+                live_rate: 200,
+                live_seconds: 2.0,
+            }
+        } else {
+            Self {
+                events: 5_000_000,
+                dead_letters: 100_000,
+                tenants: 100,
+                clients: 200,
+                rate_per_client: 1.0,
+                seconds: 10.0,
+                subscribers: 1_000,
+                live_tenants: 100,
+                live_rate: 2_000,
+                live_seconds: 20.0,
+            }
+        };
+        Self {
+            clients: o.clients.unwrap_or(base.clients),
+            rate_per_client: o.rate_per_client.unwrap_or(base.rate_per_client),
+            seconds: o.seconds.unwrap_or(base.seconds),
+            subscribers: o.subscribers.unwrap_or(base.subscribers),
+            live_rate: o.live_rate.unwrap_or(base.live_rate),
+            live_seconds: o.live_seconds.unwrap_or(base.live_seconds),
+            ..base
+        }
+    }
+}
+
+/// One whole run; the report (also written where `options` say).
+pub async fn run(options: &Options) -> Result<Report> {
+    let started_at = Utc::now();
+    let scale = Scale::of(options);
+    let database = options.database.clone().unwrap_or_else(|| {
+        if options.smoke {
+            "pulse_bench_graphql_smoke".to_owned()
+        } else {
+            "pulse_bench_graphql".to_owned()
+        }
+    });
+    eprintln!("graphql bench: preparing database {database}");
+    let seeded = seed::prepare(
+        &options.database_url,
+        &database,
+        &options.pulse_bin,
+        &seed::SeedSize {
+            events: scale.events,
+            dead_letters: scale.dead_letters,
+            tenants: scale.tenants,
+        },
+        chrono::Duration::hours(options.max_seed_age_hours),
+        options.reseed,
+    )
+    .await?;
+    eprintln!(
+        "graphql bench: {} events, {} dead letters ({}, {:.0} s)",
+        seeded.events,
+        seeded.dead_letters,
+        if seeded.reused { "reused" } else { "seeded" },
+        seeded.seed_seconds
+    );
+
+    // the service's own topics, so the live part's events reach only it
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..12];
+    let raw_topic = format!("bench.graphql-raw-{suffix}");
+    let dlq_topic = format!("bench.graphql-dlq-{suffix}");
+    let group = format!("bench.graphql-group-{suffix}");
+    pulse_core::kafka::ensure_topics(&options.kafka_brokers, &[(&raw_topic, 6), (&dlq_topic, 1)])
+        .await
+        .context("creating the bench topics")?;
+    let service = service::Service::start(&service::ServiceConfig {
+        pulse_bin: &options.pulse_bin,
+        database_url: &seeded.url,
+        kafka_brokers: &options.kafka_brokers,
+        raw_topic: &raw_topic,
+        dlq_topic: &dlq_topic,
+        group: &group,
+        log: &options.log,
+    })
+    .await;
+    let outcome = match service {
+        Ok(service) => {
+            let outcome = measure(options, &scale, &seeded, &service, &raw_topic).await;
+            service.stop().await;
+            outcome
+        }
+        Err(e) => Err(e),
+    };
+    delete_topics(&options.kafka_brokers, &[&raw_topic, &dlq_topic]).await;
+    let (load, queries, live) = outcome?;
+    let live_targets = LiveTargets {
+        delay_p99_ms: 1000.0,
+        rss_mb: 300.0,
+        every_event_accounted: true,
+    };
+    let report = Report {
+        started_at,
+        git_commit: git_commit(),
+        pulse_bin: options.pulse_bin.display().to_string(),
+        smoke: options.smoke,
+        dataset: Dataset {
+            database,
+            events: seeded.events,
+            dead_letters: seeded.dead_letters,
+            tenants: seeded.tenants.len(),
+            rollup_rows: seeded.rollup_rows,
+            seeded_at: seeded.seeded_at,
+            reused: seeded.reused,
+            prepare_seconds: seeded.seed_seconds,
+        },
+        load,
+        queries,
+        live_met: Report::live_verdict(&live, &live_targets),
+        live,
+        live_targets,
+    };
+    if let Some(path) = &options.out_json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &options.out_md {
+        std::fs::write(path, report.markdown())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(report)
+}
+
+type Measured = (
+    queries::LoadConfig,
+    Vec<queries::KindResult>,
+    live::LiveResult,
+);
+
+async fn measure(
+    options: &Options,
+    scale: &Scale,
+    seeded: &seed::Seeded,
+    service: &service::Service,
+    raw_topic: &str,
+) -> Result<Measured> {
+    let api = queries::Api::new(service.url(), service.admin_token.clone(), scale.clients)?;
+    let pool = pulse_core::db::connect(&seeded.url, 2).await?;
+    let sample = Arc::new(queries::Sample::load(&pool, seeded.tenants.clone(), &api).await?);
+    pool.close().await;
+    let load = queries::LoadConfig {
+        clients: scale.clients,
+        rate_per_client: scale.rate_per_client,
+        seconds: scale.seconds,
+        warmup_seconds: 1.0,
+    };
+    let mut results = Vec::new();
+    for kind in queries::kinds() {
+        eprintln!("graphql bench: {} ...", kind.name);
+        let result = queries::run_kind(&api, &sample, &kind, load).await;
+        eprintln!(
+            "graphql bench: {}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} errors",
+            result.kind,
+            result.all.requests_per_second,
+            result.all.p50_ms,
+            result.all.p99_ms,
+            result.all.errors
+        );
+        results.push(result);
+    }
+    eprintln!(
+        "graphql bench: live, {} subscribers at {} events/s ...",
+        scale.subscribers, scale.live_rate
+    );
+    let live = live::run(
+        &live::LiveTarget {
+            addr: service.addr,
+            pid: service.pid,
+            api: &api,
+            brokers: &options.kafka_brokers,
+            raw_topic,
+            tenants: &seeded.tenants,
+        },
+        live::LiveConfig {
+            subscribers: scale.subscribers,
+            tenants: scale.live_tenants,
+            rate: scale.live_rate,
+            seconds: scale.live_seconds,
+        },
+    )
+    .await?;
+    eprintln!(
+        "graphql bench: live: {:.2} % delivered, {} reported missed, {} unaccounted, p99 {:.0} ms, RSS peak {:.0} MB",
+        live.delivered_percent,
+        live.missed_reported,
+        live.unaccounted,
+        live.delay_p99_ms,
+        live.rss_mb_peak
+    );
+    Ok((load, results, live))
+}
+
+/// Removes the run's topics (best effort: a leftover topic is only clutter).
+async fn delete_topics(brokers: &str, topics: &[&str]) {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    let Ok(admin) = pulse_core::kafka::client_config(brokers)
+        .create::<AdminClient<rdkafka::client::DefaultClientContext>>()
+    else {
+        return;
+    };
+    let _ = admin.delete_topics(topics, &AdminOptions::new()).await;
+}
+
+/// The checked-out commit (with `-dirty` when the tree has changes).
+fn git_commit() -> String {
+    let run = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let Some(commit) = run(&["rev-parse", "--short=12", "HEAD"]) else {
+        return "unknown".to_owned();
+    };
+    let dirty =
+        run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    if dirty {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    }
+}
