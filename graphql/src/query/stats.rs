@@ -24,8 +24,8 @@ pub struct StatsQuery;
 
 #[Object]
 impl StatsQuery {
-    /// Totals, a zero-filled per-minute series and the busiest event types of the window (at
-    /// most a second old).
+    /// Totals, a zero-filled per-minute series and the busiest event types of the window.
+    // (each window and tenant's answer is computed at most once a second: see `StatsCache`)
     async fn stats(
         &self,
         ctx: &Context<'_>,
