@@ -68,7 +68,7 @@ pub async fn prepare(
     force: bool,
 ) -> Result<Seeded> {
     let started = Instant::now();
-    let url = with_database(admin_url, database);
+    let url = pulse_core::db::with_database(admin_url, database);
     create_database(admin_url, database).await?;
     migrate(pulse_bin, &url).await?;
     let pool = pulse_core::db::connect(&url, 4)
@@ -91,22 +91,6 @@ pub async fn prepare(
     let mut seeded = describe(&pool, &url, database, seeded_at).await?;
     seeded.seed_seconds = started.elapsed().as_secs_f64();
     Ok(seeded)
-}
-
-/// `url` with its database name replaced by `database`.
-pub fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let base = match base.rfind('/') {
-        Some(i) if base[..i].contains("//") && i > base.find("//").unwrap_or(0) + 1 => &base[..i],
-        _ => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{database}?{q}"),
-        None => format!("{base}/{database}"),
-    }
 }
 
 async fn create_database(admin_url: &str, database: &str) -> Result<()> {
