@@ -188,7 +188,7 @@ async fn a_rebalance_mid_stream_stores_every_event_exactly_once() {
     // a steady stream while the group changes under it
     let stream = {
         let producer = h.producer.clone();
-        let raw = h.raw.clone();
+        let raw = h.raw.to_string();
         tokio::spawn(async move {
             let mut ids = Vec::with_capacity(EVENTS);
             for i in 0..EVENTS {
