@@ -153,6 +153,18 @@ impl std::ops::Deref for TestTopic {
     }
 }
 
+impl AsRef<str> for TestTopic {
+    fn as_ref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TestTopic {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.name.as_ref()
+    }
+}
+
 impl std::fmt::Display for TestTopic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.name)
