@@ -23,6 +23,7 @@ pub mod mutation;
 pub mod observe;
 pub mod query;
 pub mod schema;
+pub mod services;
 pub mod trace;
 
 use std::sync::Arc;
@@ -44,7 +45,8 @@ use crate::{
     console::ConsoleDir,
     health::{HealthChecker, HealthTargets},
     model::Links,
-    schema::{Limits, PulseSchema, Services},
+    schema::{Limits, PulseSchema},
+    services::Services,
     trace::TraceClient,
 };
 

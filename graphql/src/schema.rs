@@ -1,21 +1,14 @@
-//! The schema's assembly: the root objects, the services resolvers reach through the context,
-//! and the limits every request runs under.
+//! The schema's assembly: the root objects, the services resolvers reach through the context
+//! ([`crate::services`]), and the limits every request runs under.
 
-use std::{collections::HashMap, sync::Mutex};
-
-use async_graphql::{Context, MergedObject, Schema};
-use pulse_core::{TenantStore, admin::dead_letters::Replayer};
-use sqlx::PgPool;
-use uuid::Uuid;
+use async_graphql::{MergedObject, Schema};
 
 use crate::{
-    health::HealthChecker,
     live,
-    model::Links,
     mutation::{DeadLetterMutation, SchemaMutation, TenantMutation},
     observe::Observe,
     query::{AuditQuery, DeadLetterQuery, EventQuery, MetaQuery, StatsQuery, TenantQuery},
-    trace::TraceClient,
+    services::Services,
 };
 
 /// Every query root field.
@@ -58,60 +51,6 @@ impl Default for Limits {
             complexity: 25_000,
             introspection: true,
         }
-    }
-}
-
-/// What resolvers use: the database, Kafka (replays), Jaeger, the health checks.
-pub struct Services {
-    pub pool: PgPool,
-    pub tenants: TenantStore,
-    pub replayer: Replayer,
-    pub traces: TraceClient,
-    pub links: Links,
-    pub health: HealthChecker,
-    /// Tenant names for events that come from Kafka (ids only); tenants are never deleted and
-    /// renamed never, so entries stay true.
-    names: Mutex<HashMap<Uuid, String>>,
-    /// `stats` answers of the last second, shared by concurrent callers.
-    pub stats: crate::query::StatsCache,
-}
-
-impl Services {
-    pub fn new(
-        pool: PgPool,
-        replayer: Replayer,
-        traces: TraceClient,
-        links: Links,
-        health: HealthChecker,
-    ) -> Self {
-        Self {
-            tenants: TenantStore::new(pool.clone()),
-            pool,
-            replayer,
-            traces,
-            links,
-            health,
-            names: Mutex::new(HashMap::new()),
-            stats: crate::query::StatsCache::default(),
-        }
-    }
-
-    pub fn of<'a>(ctx: &Context<'a>) -> &'a Self {
-        ctx.data_unchecked::<Self>()
-    }
-
-    /// The name of tenant `id` (cached), `None` if unknown or the database is unreachable.
-    pub async fn tenant_name(&self, id: Uuid) -> Option<String> {
-        if let Some(name) = self.names.lock().ok()?.get(&id) {
-            return Some(name.clone());
-        }
-        let name = self.tenants.get(id).await.ok()?.name;
-        let mut names = self.names.lock().ok()?;
-        if names.len() > 100_000 {
-            names.clear();
-        }
-        names.insert(id, name.clone());
-        Some(name)
     }
 }
 

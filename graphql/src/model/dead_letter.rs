@@ -9,7 +9,7 @@ use pulse_core::{admin::dead_letters as admin, envelope::DlqRecord};
 use uuid::Uuid;
 
 use super::{DeadLetterStatus, DlqReason, PageInfo, Trace};
-use crate::schema::Services;
+use crate::services::Services;
 
 /// An event that failed validation.
 #[derive(Clone, Debug)]

@@ -12,7 +12,7 @@ use pulse_core::{
 use uuid::Uuid;
 
 use super::{DeadLetter, EventStatus, LifecycleStage, PageInfo, Trace};
-use crate::{errors::ApiError, schema::Services};
+use crate::{errors::ApiError, services::Services};
 
 /// An event, wherever it is in its life.
 #[derive(SimpleObject, Clone, Debug)]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use pulse_core::admin::schemas;
 use uuid::Uuid;
 
-use crate::{errors::ApiError, schema::Services};
+use crate::{errors::ApiError, services::Services};
 
 /// A tenant (never with its key; the prefix identifies it).
 #[derive(SimpleObject, Clone, Debug)]

@@ -11,7 +11,7 @@ use super::audited;
 use crate::{
     errors::ApiError,
     model::{DeadLetterFilter, DiscardResult, ReplayResult},
-    schema::Services,
+    services::Services,
 };
 
 #[derive(Default)]

@@ -17,7 +17,7 @@ pub use self::{
 use crate::{
     auth::{require_admin, scope},
     errors::ApiError,
-    schema::Services,
+    services::Services,
 };
 
 /// Runs `action` if the caller is the admin and records the attempt in the audit log. Returns

@@ -6,7 +6,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audited;
-use crate::{errors::ApiError, model::EventSchema, schema::Services};
+use crate::{errors::ApiError, model::EventSchema, services::Services};
 
 #[derive(Default)]
 pub struct SchemaMutation;

@@ -9,7 +9,7 @@ use super::audited;
 use crate::{
     errors::ApiError,
     model::{CreatedTenant, Tenant},
-    schema::Services,
+    services::Services,
 };
 
 #[derive(Default)]

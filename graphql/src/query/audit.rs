@@ -7,7 +7,7 @@ use crate::{
     auth::require_admin,
     errors::ApiError,
     model::{AuditConnection, AuditEdge, PageInfo},
-    schema::Services,
+    services::Services,
 };
 
 #[derive(Default)]

@@ -10,7 +10,7 @@ use crate::{
         DeadLetter, DeadLetterConnection, DeadLetterEdge, DeadLetterFilter, DeadLetterGroup,
         PageInfo,
     },
-    schema::Services,
+    services::Services,
 };
 
 #[derive(Default)]

@@ -8,7 +8,7 @@ use crate::{
     auth::tenant_filter,
     errors::ApiError,
     model::{Event, EventConnection, EventEdge, EventFilter, PageInfo},
-    schema::Services,
+    services::Services,
 };
 
 #[derive(Default)]

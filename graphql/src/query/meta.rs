@@ -7,7 +7,7 @@ use crate::{
     auth::{Scope, scope},
     health::Health,
     model::Role,
-    schema::Services,
+    services::Services,
 };
 
 /// The caller's identity.

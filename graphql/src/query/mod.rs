@@ -8,10 +8,6 @@ mod stats;
 mod tenants;
 
 pub use self::{
-    audit::AuditQuery,
-    dead_letters::DeadLetterQuery,
-    events::EventQuery,
-    meta::MetaQuery,
-    stats::{StatsCache, StatsQuery},
-    tenants::TenantQuery,
+    audit::AuditQuery, dead_letters::DeadLetterQuery, events::EventQuery, meta::MetaQuery,
+    stats::StatsQuery, tenants::TenantQuery,
 };

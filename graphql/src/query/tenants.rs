@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Object};
 
-use crate::{auth::tenant_filter, errors::ApiError, model::Tenant, schema::Services};
+use crate::{auth::tenant_filter, errors::ApiError, model::Tenant, services::Services};
 
 #[derive(Default)]
 pub struct TenantQuery;
