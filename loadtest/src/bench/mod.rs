@@ -250,7 +250,7 @@ pub async fn run(o: RunOptions) -> anyhow::Result<PathBuf> {
     }
     let started = Instant::now();
     let started_at = now_utc();
-    let result = scenarios(&o, plan.clone(), bins, work, &out).await;
+    let result = scenarios(&o, plan.clone(), bins, work).await;
     if paused {
         say("restarting the make-up services");
         services("start");
@@ -287,7 +287,6 @@ async fn scenarios(
     plan: Plan,
     bins: Bins,
     work: PathBuf,
-    out: &Path,
 ) -> anyhow::Result<(Results, Result<String, String>)> {
     let smoke = plan.smoke;
     let db_name = o.db_name.clone().unwrap_or_else(|| {
@@ -332,7 +331,8 @@ async fn scenarios(
         say(&format!("GraphQL figures {why}"));
         Err(why)
     } else {
-        graphql::run(&ctx, out).await
+        // its JSON and markdown are working files; what they say goes into the page and results
+        graphql::run(&ctx, &ctx.work).await
     };
     match &graphql {
         Ok(g) => r.graphql = g.json.clone(),
