@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::Harness;
-use pulse_core::{envelope::EventEnvelope, testkit};
-use serde_json::value::RawValue;
+use pulse_core::testkit;
 use uuid::Uuid;
 
 const GOOD: &str = r#"{"event_type":"order.created","payload":{"n":1}}"#;
@@ -17,30 +16,6 @@ const GOOD: &str = r#"{"event_type":"order.created","payload":{"n":1}}"#;
 const POISON: &str = r#"{"event_type":"a","payload":{"n":1e200000}}"#;
 /// No `event_type`: dead-lettered by validation.
 const INVALID: &str = r#"{"payload":{}}"#;
-
-/// Produces an envelope on the Kafka partition of `kafka_key` (records of one key are processed
-/// in order).
-async fn send_keyed(
-    h: &Harness,
-    tenant: Uuid,
-    event_id: Uuid,
-    received_at: DateTime<Utc>,
-    idem: Option<&str>,
-    body: &str,
-    kafka_key: &str,
-) {
-    let raw = RawValue::from_string(body.to_owned()).unwrap();
-    let envelope = EventEnvelope {
-        event_id,
-        tenant_id: tenant,
-        received_at,
-        idempotency_key: idem.map(str::to_owned),
-        body: &*raw,
-    };
-    let value = serde_json::to_vec(&envelope).unwrap();
-    h.send_raw(&value, Some((tenant, event_id)), kafka_key)
-        .await;
-}
 
 /// `(event_id, original_event_id)` of every alias, sorted.
 async fn aliases(h: &Harness) -> Vec<(Uuid, Uuid)> {
@@ -81,7 +56,8 @@ async fn counted_stored(h: &Harness) -> i64 {
 /// everything sent before it on that partition has been processed.
 async fn barrier(h: &Harness, tenant: Uuid, kafka_key: &str) {
     let id = Uuid::now_v7();
-    send_keyed(h, tenant, id, Utc::now(), None, GOOD, kafka_key).await;
+    h.send_keyed(tenant, id, Utc::now(), None, GOOD, kafka_key)
+        .await;
     testkit::eventually("the barrier stored", Duration::from_secs(30), || async {
         events_of(h, tenant).await.contains(&id).then_some(())
     })
@@ -94,12 +70,14 @@ async fn a_retried_key_with_a_new_event_id_is_stored_once_and_recorded_as_an_ali
     let p = h.start(h.config()).await;
     let tenant = h.tenant().await;
     let first = Uuid::now_v7();
-    send_keyed(&h, tenant.id, first, Utc::now(), Some("order-1"), GOOD, "a").await;
+    h.send_keyed(tenant.id, first, Utc::now(), Some("order-1"), GOOD, "a")
+        .await;
     h.wait_for_count("events", 1, Duration::from_secs(30)).await;
 
     // ingest lost the key (Redis emptied) and gave the retry a new event id
     let retry = Uuid::now_v7();
-    send_keyed(&h, tenant.id, retry, Utc::now(), Some("order-1"), GOOD, "b").await;
+    h.send_keyed(tenant.id, retry, Utc::now(), Some("order-1"), GOOD, "b")
+        .await;
     assert_eq!(wait_aliases(&h, 1).await, vec![(retry, first)]);
     assert_eq!(events_of(&h, tenant.id).await, vec![first]);
     assert_eq!(
@@ -129,7 +107,8 @@ async fn a_retried_key_with_a_new_event_id_is_stored_once_and_recorded_as_an_ali
     assert_eq!(by_key.len(), 1);
 
     // and the alias redelivered stays one alias
-    send_keyed(&h, tenant.id, retry, Utc::now(), Some("order-1"), GOOD, "b").await;
+    h.send_keyed(tenant.id, retry, Utc::now(), Some("order-1"), GOOD, "b")
+        .await;
     barrier(&h, tenant.id, "b").await;
     assert_eq!(aliases(&h).await, vec![(retry, first)]);
     assert_eq!(
@@ -147,10 +126,10 @@ async fn a_redelivered_event_id_is_one_row_and_no_alias() {
     let tenant = h.tenant().await;
     let id = Uuid::now_v7();
     let at = Utc::now();
-    send_keyed(&h, tenant.id, id, at, Some("k"), GOOD, "k").await;
+    h.send_keyed(tenant.id, id, at, Some("k"), GOOD, "k").await;
     h.wait_for_count("events", 1, Duration::from_secs(30)).await;
     // a redelivery: the very same record again (a crash before the offset was committed)
-    send_keyed(&h, tenant.id, id, at, Some("k"), GOOD, "k").await;
+    h.send_keyed(tenant.id, id, at, Some("k"), GOOD, "k").await;
     barrier(&h, tenant.id, "k").await;
     assert_eq!(
         h.count("events").await,
@@ -169,8 +148,10 @@ async fn one_key_in_two_tenants_is_two_events() {
     let a = h.tenant().await;
     let b = h.tenant().await;
     let (ea, eb) = (Uuid::now_v7(), Uuid::now_v7());
-    send_keyed(&h, a.id, ea, Utc::now(), Some("same"), GOOD, "x").await;
-    send_keyed(&h, b.id, eb, Utc::now(), Some("same"), GOOD, "x").await;
+    h.send_keyed(a.id, ea, Utc::now(), Some("same"), GOOD, "x")
+        .await;
+    h.send_keyed(b.id, eb, Utc::now(), Some("same"), GOOD, "x")
+        .await;
     h.wait_for_count("events", 2, Duration::from_secs(30)).await;
     assert_eq!(events_of(&h, a.id).await, vec![ea]);
     assert_eq!(events_of(&h, b.id).await, vec![eb]);
@@ -190,8 +171,7 @@ async fn a_key_past_its_window_is_a_new_event_and_takes_the_key_over() {
         .unwrap();
     let old = Uuid::now_v7();
     let now = Utc::now();
-    send_keyed(
-        &h,
+    h.send_keyed(
         tenant.id,
         old,
         now - chrono::Duration::seconds(61),
@@ -202,7 +182,8 @@ async fn a_key_past_its_window_is_a_new_event_and_takes_the_key_over() {
     .await;
     h.wait_for_count("events", 1, Duration::from_secs(30)).await;
     let new = Uuid::now_v7();
-    send_keyed(&h, tenant.id, new, now, Some("k"), GOOD, "k").await;
+    h.send_keyed(tenant.id, new, now, Some("k"), GOOD, "k")
+        .await;
     h.wait_for_count("events", 2, Duration::from_secs(30)).await;
     let holder: (Uuid, DateTime<Utc>) = sqlx::query_as(
         "select event_id, expires_at from idempotency_keys where tenant_id = $1 and idempotency_key = 'k'",
@@ -220,8 +201,7 @@ async fn a_key_past_its_window_is_a_new_event_and_takes_the_key_over() {
     // a retry inside the new window is a duplicate of the new event; the old one redelivered
     // (outside that window) is still itself, not an alias
     let retry = Uuid::now_v7();
-    send_keyed(
-        &h,
+    h.send_keyed(
         tenant.id,
         retry,
         now + chrono::Duration::seconds(5),
@@ -230,8 +210,7 @@ async fn a_key_past_its_window_is_a_new_event_and_takes_the_key_over() {
         "k",
     )
     .await;
-    send_keyed(
-        &h,
+    h.send_keyed(
         tenant.id,
         old,
         now - chrono::Duration::seconds(61),
@@ -262,15 +241,24 @@ async fn keys_are_claimed_right_when_a_poison_row_is_bisected_out_of_the_batch()
     for i in 0..40 {
         let id = Uuid::now_v7();
         let key = format!("filler-{i}");
-        send_keyed(&h, t, id, at, Some(&key), GOOD, &key).await;
+        h.send_keyed(t, id, at, Some(&key), GOOD, &key).await;
         fillers.push(id);
         match i {
-            10 => send_keyed(&h, t, g1, at, Some("good"), GOOD, "g1").await,
-            15 => send_keyed(&h, t, p1, at, Some("poison"), POISON, "p1").await,
-            20 => send_keyed(&h, t, d1, at, Some("invalid"), INVALID, "d1").await,
-            25 => send_keyed(&h, t, p2, later, Some("poison"), POISON, "p2").await,
-            30 => send_keyed(&h, t, g2, later, Some("good"), GOOD, "g2").await,
-            35 => send_keyed(&h, t, d2, later, Some("invalid"), INVALID, "d2").await,
+            10 => h.send_keyed(t, g1, at, Some("good"), GOOD, "g1").await,
+            15 => h.send_keyed(t, p1, at, Some("poison"), POISON, "p1").await,
+            20 => {
+                h.send_keyed(t, d1, at, Some("invalid"), INVALID, "d1")
+                    .await
+            }
+            25 => {
+                h.send_keyed(t, p2, later, Some("poison"), POISON, "p2")
+                    .await
+            }
+            30 => h.send_keyed(t, g2, later, Some("good"), GOOD, "g2").await,
+            35 => {
+                h.send_keyed(t, d2, later, Some("invalid"), INVALID, "d2")
+                    .await
+            }
             _ => {}
         }
     }

@@ -109,6 +109,22 @@ impl Harness {
         idem: Option<&str>,
         body: &str,
     ) {
+        let key = event_id.to_string();
+        self.send_keyed(tenant, event_id, received_at, idem, body, &key)
+            .await;
+    }
+
+    /// [`Harness::send_with`] on the Kafka partition of `kafka_key` (records of one key are
+    /// processed in order).
+    pub async fn send_keyed(
+        &self,
+        tenant: Uuid,
+        event_id: Uuid,
+        received_at: DateTime<Utc>,
+        idem: Option<&str>,
+        body: &str,
+        kafka_key: &str,
+    ) {
         let raw = RawValue::from_string(body.to_owned()).expect("test bodies are JSON");
         let envelope = EventEnvelope {
             event_id,
@@ -118,7 +134,7 @@ impl Harness {
             body: &*raw,
         };
         let value = serde_json::to_vec(&envelope).unwrap();
-        self.send_raw(&value, Some((tenant, event_id)), &event_id.to_string())
+        self.send_raw(&value, Some((tenant, event_id)), kafka_key)
             .await;
     }
 
