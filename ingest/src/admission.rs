@@ -54,24 +54,26 @@ impl Admission {
     pub async fn admit(
         gate: &Gate,
         tenant: &Tenant,
-        candidates: &[Candidate],
+        candidates: Vec<Candidate>,
     ) -> Result<Self, IngestError> {
+        let count = candidates.len();
+        // the keys move into the reservations: they are not copied again
         let keyed: Vec<KeyedItem> = candidates
-            .iter()
+            .into_iter()
             .enumerate()
             .filter_map(|(index, c)| {
-                c.key.as_ref().map(|(key, fingerprint)| KeyedItem {
+                c.key.map(|(key, fingerprint)| KeyedItem {
                     index,
-                    key: key.clone(),
-                    fingerprint: fingerprint.clone(),
+                    key,
+                    fingerprint,
                     event_id: c.event_id,
                 })
             })
             .collect();
-        let decision = if candidates.is_empty() {
+        let decision = if count == 0 {
             None
         } else {
-            let cost = u32::try_from(candidates.len()).unwrap_or(u32::MAX);
+            let cost = u32::try_from(count).unwrap_or(u32::MAX);
             Some(
                 gate.check(tenant.id, limit_of(tenant), cost, &keyed)
                     .await?,
@@ -79,7 +81,7 @@ impl Admission {
         };
         let verdicts = decision
             .as_ref()
-            .map(|d| verdicts(d, candidates.len(), &keyed))
+            .map(|d| verdicts(d, count, &keyed))
             .unwrap_or_default();
         Ok(Self {
             tenant: tenant.id,

@@ -63,7 +63,7 @@ async fn single(
             .clone()
             .map(|key| (key, body::fingerprint(&bytes))),
     };
-    let admission = Admission::admit(&state.gate, tenant, std::slice::from_ref(&candidate)).await?;
+    let admission = Admission::admit(&state.gate, tenant, vec![candidate]).await?;
     let rate_limit = admission.rate_limit_headers();
     let outcome = match admission.verdicts().first().cloned() {
         Some(Verdict::Publish) => {
@@ -233,7 +233,7 @@ async fn batch(
                 .map(|key| (key, body::fingerprint(items[i].raw.get().as_bytes()))),
         })
         .collect();
-    let admission = Admission::admit(&state.gate, tenant, &candidates).await?;
+    let admission = Admission::admit(&state.gate, tenant, candidates).await?;
     let rate_limit = admission.rate_limit_headers();
     if let Some(limited) = admission.refused_by_limit() {
         return Ok(with_headers(limited.into_response(), &rate_limit));
