@@ -42,6 +42,13 @@ pub struct EventEnvelope<B> {
     pub body: B,
 }
 
+/// Whether `key` is a valid idempotency key: 1..=255 visible ASCII characters. Ingest refuses any
+/// other key (400 `invalid_idempotency_key`); the processor dead-letters an envelope that carries
+/// one (it was not written by ingest, and PostgreSQL could not store every such key).
+pub fn valid_idempotency_key(key: &str) -> bool {
+    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// Why an event was dead-lettered: a fixed set of codes, stable for clients and dashboards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

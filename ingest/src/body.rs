@@ -82,10 +82,7 @@ fn describe(e: &serde_json::Error) -> String {
     format!("{kind} at line {} column {}", e.line(), e.column())
 }
 
-/// Checks an idempotency key: 1..=255 visible ASCII characters.
-pub fn valid_idempotency_key(key: &str) -> bool {
-    (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
-}
+pub use pulse_core::envelope::valid_idempotency_key;
 
 /// The `Idempotency-Key` header, if present and valid.
 pub fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, IngestError> {

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use opentelemetry::{Context, KeyValue, global::BoxedTracer, trace::TraceContextExt};
 use pulse_core::envelope::{
-    DlqReason, DlqRecord, EventEnvelope, FieldError, SourcePosition, id_text,
+    DlqReason, DlqRecord, EventEnvelope, FieldError, SourcePosition, id_text, valid_idempotency_key,
 };
 use pulse_otel::names::attr;
 use serde_json::value::RawValue;
@@ -82,19 +82,12 @@ impl Judge<'_> {
     ) -> Result<Outcome<'m>, InfraError> {
         let span = cx.span();
         let bytes = &*m.payload;
-        let Ok(envelope) = serde_json::from_slice::<EventEnvelope<&RawValue>>(bytes) else {
+        let malformed = |why: &str, trace_id: Option<String>| {
             let source = m.position();
-            let tenant_id = m.tenant_header.unwrap_or(Uuid::nil());
-            let event_id = m.event_header.unwrap_or_else(|| position_id(&source));
-            let invalid = Invalid::single(
-                DlqReason::MalformedEnvelope,
-                "",
-                "the Kafka record is not a Pulse event envelope",
-            );
             let body = validate::body_for_dlq(bytes);
             let failed = Failed {
-                tenant_id,
-                event_id,
+                tenant_id: m.tenant_header.unwrap_or(Uuid::nil()),
+                event_id: m.event_header.unwrap_or_else(|| position_id(&source)),
                 received_at: None,
                 idempotency_key: None,
                 event_type: None,
@@ -103,8 +96,29 @@ impl Judge<'_> {
                 source,
                 trace_id,
             };
-            return Ok(dead_letter(cx, failed, &invalid));
+            dead_letter(
+                cx,
+                failed,
+                &Invalid::single(DlqReason::MalformedEnvelope, "", why),
+            )
         };
+        let Ok(envelope) = serde_json::from_slice::<EventEnvelope<&RawValue>>(bytes) else {
+            return Ok(malformed(
+                "the Kafka record is not a Pulse event envelope",
+                trace_id,
+            ));
+        };
+        if envelope
+            .idempotency_key
+            .as_deref()
+            .is_some_and(|k| !valid_idempotency_key(k))
+        {
+            // ingest never writes such a key, and claiming it could fail the whole batch
+            return Ok(malformed(
+                "the envelope's idempotency_key is not 1 to 255 visible ASCII characters",
+                trace_id,
+            ));
+        }
         if span.is_recording() {
             // the event id only as the semantic conventions' `messaging.message.id`: a second copy
             // as `pulse.event.id` (ingest's spans carry it) cost this span and Jaeger ~0.6 µs per event

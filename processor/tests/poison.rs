@@ -225,3 +225,36 @@ async fn random_poison_in_a_stream_reconciles_every_record() {
     assert_eq!(dead, expected_dead);
     p.stop().await;
 }
+
+#[tokio::test]
+async fn an_envelope_whose_idempotency_key_postgresql_refuses_is_dead_lettered() {
+    let h = Harness::new().await;
+    let tenant = h.tenant().await;
+    // ingest never sends such a key (1 to 255 visible ASCII characters); a hand-made record can
+    let hostile = Uuid::now_v7();
+    h.send_with(
+        tenant.id,
+        hostile,
+        chrono::Utc::now(),
+        Some("a\u{0}b"),
+        GOOD,
+    )
+    .await;
+    let good = h.send(tenant.id, GOOD).await;
+    let _p = h.start(h.config()).await;
+
+    h.wait_for_count("events", 1, Duration::from_secs(60)).await;
+    h.wait_for_count("dead_letters", 1, Duration::from_secs(30))
+        .await;
+    let stored: Uuid = sqlx::query_scalar("select event_id from events")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, good);
+    let (id, reason): (Uuid, String) = sqlx::query_as("select event_id, reason from dead_letters")
+        .fetch_one(&h.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(id, hostile);
+    assert_eq!(reason, "malformed_envelope");
+}
