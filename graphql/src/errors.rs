@@ -115,7 +115,9 @@ pub fn normalize(response: &mut async_graphql::Response) {
         }
         let input = error.path.is_empty()
             || error.message.starts_with("Failed to parse")
-            || error.message.starts_with("Invalid value for argument");
+            || error.message.starts_with("Invalid value for argument")
+            // an argument literal of the wrong kind (`stats(window: 5)`)
+            || error.message.starts_with("Expected input type");
         let code = if input {
             Code::BadUserInput
         } else {

@@ -11,7 +11,7 @@
 //!
 //! Every error body is a GraphQL response: `{"errors":[{"message","extensions":{"code"}}]}`.
 
-use async_graphql::{ServerError, parser::types::OperationType};
+use async_graphql::{Executor as _, ServerError, parser::types::OperationType};
 use axum::{
     body::{Body, Bytes},
     extract::{Query as UrlQuery, Request, State},
@@ -25,6 +25,7 @@ use crate::{
     auth::{Scope, resolve_scope},
     console,
     errors::{ApiError, Code},
+    observe,
 };
 
 /// The largest request body (and GET query string) accepted.
@@ -211,31 +212,28 @@ pub async fn get(
             ApiError::bad_input("the query is too long"),
         );
     }
-    // GET is for queries only: reading the operation's type needs the parsed document
-    if let Ok(document) = async_graphql::parser::parse_query(&query) {
-        let ty = document
-            .operations
-            .iter()
-            .find(|(name, _)| match &params.operation_name {
-                Some(wanted) => name.is_some_and(|n| n.as_str() == wanted),
-                None => true,
-            })
-            .map(|(_, op)| op.node.ty);
-        if ty.is_some_and(|t| t != OperationType::Query) {
-            let mut response = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                ApiError::bad_input("only queries may be sent with GET; use POST"),
-            );
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
-            return response;
-        }
-    }
     let mut gql = async_graphql::Request::new(query);
     if let Some(name) = params.operation_name {
         gql = gql.operation_name(name);
+    }
+    // GET is for queries only: reading the operation's type needs the parsed document (which
+    // the schema then reuses)
+    let wanted = gql.operation_name.clone();
+    let ty = gql
+        .parsed_query()
+        .ok()
+        .and_then(|document| observe::operation(document, wanted.as_deref()))
+        .map(|(ty, _)| ty);
+    if ty.is_some_and(|t| t != OperationType::Query) {
+        let mut response = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            ApiError::bad_input("only queries may be sent with GET; use POST"),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        return response;
     }
     if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
         match serde_json::from_str(&variables) {

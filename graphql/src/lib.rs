@@ -45,7 +45,8 @@ use crate::{
     console::ConsoleDir,
     health::{HealthChecker, HealthTargets},
     model::Links,
-    schema::{Limits, PulseSchema},
+    observe::Observed,
+    schema::Limits,
     services::Services,
     trace::TraceClient,
 };
@@ -128,7 +129,7 @@ impl Config {
 /// What the HTTP handlers share; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: PulseSchema,
+    pub schema: Observed,
     pub auth: AuthState,
     pub console: Arc<ConsoleDir>,
 }
@@ -173,7 +174,7 @@ pub async fn serve(
         introspection: config.introspection,
         ..Limits::default()
     };
-    let schema = schema::build(services, Some(live), limits);
+    let schema = Observed(schema::build(services, Some(live), limits));
     let auth = AuthState::new(&config.admin_token, TenantStore::new(pool));
     let state = AppState {
         schema,
@@ -197,7 +198,7 @@ pub async fn serve(
 /// `/graphql` (HTTP; WebSocket upgrades go to the live feeds) and the console at every other path.
 fn router(state: AppState, ws_limits: live::WsLimits) -> Router {
     let ws = live::ws::WsState::new(state.schema.clone(), state.auth.clone(), ws_limits);
-    let upgrades = axum::middleware::from_fn_with_state(ws, live::ws::middleware::<PulseSchema>);
+    let upgrades = axum::middleware::from_fn_with_state(ws, live::ws::middleware::<Observed>);
     Router::new()
         .route("/graphql", get(http::get).post(http::post).layer(upgrades))
         .fallback(console::serve)

@@ -6,7 +6,6 @@ use async_graphql::{MergedObject, Schema};
 use crate::{
     live,
     mutation::{DeadLetterMutation, SchemaMutation, TenantMutation},
-    observe::Observe,
     query::{AuditQuery, DeadLetterQuery, EventQuery, MetaQuery, StatsQuery, TenantQuery},
     services::Services,
 };
@@ -66,7 +65,6 @@ pub fn build(
         Subscription::default(),
     )
     .data(services)
-    .extension(Observe)
     .limit_depth(limits.depth)
     .limit_complexity(limits.complexity)
     .limit_recursive_depth(32)

@@ -554,7 +554,7 @@ async fn stats_come_from_the_rollup_zero_filled() {
             .bind(t).bind(m).bind(ty).bind(shard as i16).bind(stored as i64).bind(dead as i64)
             .execute(&api.db.pool).await.unwrap();
     }
-    let query = "query($w: StatsWindow!, $t: UUID) { stats(window: $w, tenantId: $t) { window received stored deadLettered dlqRate series { minute received stored deadLettered } topEventTypes { eventType count } } }";
+    let query = "query($w: StatsWindow!, $t: UUID) { stats(window: $w, tenantId: $t) { window received stored deadLettered dlqRate series { minute received stored deadLettered } columns { start stepSeconds received stored deadLettered } topEventTypes { eventType count } } }";
     let s = api
         .ok(&As::Admin, query, json!({ "w": "5m", "t": tenant.id }))
         .await["stats"]
@@ -574,6 +574,16 @@ async fn stats_come_from_the_rollup_zero_filled() {
     assert_eq!(series[4]["received"], 16);
     assert_eq!(series[1]["received"], 8);
     assert_eq!(series[0]["received"], 0);
+    // the columns are the same series, entry i at start + i minutes
+    let columns = &s["columns"];
+    assert_eq!(columns["start"], series[0]["minute"]);
+    assert_eq!(columns["stepSeconds"], 60);
+    for field in ["received", "stored", "deadLettered"] {
+        let points: Vec<&Value> = series.iter().map(|p| &p[field]).collect();
+        let column: Vec<&Value> = columns[field].as_array().unwrap().iter().collect();
+        assert_eq!(column, points, "columns.{field}");
+    }
+    assert_eq!(columns["stored"][1], 4, "the point three minutes back");
     assert_eq!(
         s["topEventTypes"][0],
         json!({ "eventType": "order.created", "count": 16 })
@@ -605,6 +615,12 @@ async fn stats_come_from_the_rollup_zero_filled() {
             json!({})
         )
         .await,
+        "BAD_USER_INPUT"
+    );
+    // a literal of the wrong kind is the caller's mistake too, not an internal error
+    assert_eq!(
+        api.error_code(&As::Admin, "{ stats(window: 5) { received } }", json!({}))
+            .await,
         "BAD_USER_INPUT"
     );
     assert_eq!(

@@ -3,10 +3,12 @@
 //! binary, so telemetry is installed before any instrument is created.
 
 mod api_support;
+mod live_support;
 
 use std::time::Duration;
 
-use api_support::{Api, As};
+use api_support::{ADMIN_TOKEN, Api, As};
+use live_support::{LEGACY_WS, TRANSPORT_WS, Ws};
 use pulse_core::testkit;
 use serde_json::{Value, json};
 
@@ -122,5 +124,62 @@ async fn operations_get_a_named_server_span_and_red_metrics() {
         String::from_utf8(header.value.unwrap().to_vec()).unwrap()
     };
     assert_eq!(traceparent.split('-').nth(1), Some(audit_trace.as_str()));
+    api.stop().await;
+}
+
+/// Queries over a WebSocket (both subprotocols) are observed like HTTP ones: counted under their
+/// name and outcome, and their errors carry a code.
+#[tokio::test]
+async fn websocket_operations_are_counted_and_their_errors_coded() {
+    testkit::telemetry();
+    let api = Api::start().await;
+    let mut names = Vec::new();
+    for protocol in [TRANSPORT_WS, LEGACY_WS] {
+        let tag = if protocol == LEGACY_WS {
+            "Legacy"
+        } else {
+            "Transport"
+        };
+        let mut ws = Ws::connect(api.addr(), protocol).await;
+        ws.init_ok(json!({ "Authorization": format!("Bearer {ADMIN_TOKEN}") }))
+            .await;
+        let (ok_name, bad_name) = (format!("WsVersion{tag}"), format!("WsBadWindow{tag}"));
+        ws.subscribe("ok", &format!("query {ok_name} {{ version }}"), json!({}))
+            .await;
+        let ok = ws.next_result("ok").await;
+        assert!(ok["data"]["version"].is_string(), "{protocol}: {ok}");
+        let bad_query = format!("query {bad_name} {{ stats(window: 5) {{ received }} }}");
+        ws.subscribe("bad", &bad_query, json!({})).await;
+        let bad = ws.next_result("bad").await;
+        assert_eq!(
+            bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{protocol}: {bad}"
+        );
+        names.push((ok_name, "ok"));
+        names.push((bad_name, "BAD_USER_INPUT"));
+    }
+    // an operation is counted when its stream ends, just after its last answer was sent
+    for (name, outcome) in names {
+        let line = testkit::eventually(
+            "the WebSocket operation's counter",
+            Duration::from_secs(10),
+            || async {
+                let metrics = testkit::get_text(&api.url("/metrics")).await;
+                metrics
+                    .lines()
+                    .find(|l| {
+                        l.starts_with("pulse_graphql_operations")
+                            && l.contains(&format!("graphql_operation_name=\"{name}\""))
+                    })
+                    .map(str::to_owned)
+            },
+        )
+        .await;
+        assert!(
+            line.contains(&format!("pulse_outcome=\"{outcome}\"")),
+            "{line}"
+        );
+        assert!(line.ends_with(" 1"), "counted once: {line}");
+    }
     api.stop().await;
 }
