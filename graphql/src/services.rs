@@ -20,7 +20,11 @@ use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::{health::HealthChecker, model::Links, trace::TraceClient};
+use crate::{
+    health::HealthChecker,
+    model::{Links, Stats},
+    trace::TraceClient,
+};
 
 /// What resolvers use: the database, Kafka (replays), Jaeger, the health checks.
 pub struct Services {
@@ -93,7 +97,7 @@ pub struct StatsCache {
 
 struct Entry {
     started: Instant,
-    stats: OnceCell<Arc<stats::Stats>>,
+    stats: OnceCell<Arc<Stats>>,
 }
 
 impl StatsCache {
@@ -104,7 +108,7 @@ impl StatsCache {
         pool: &PgPool,
         window: Window,
         tenant: Option<Uuid>,
-    ) -> Result<Arc<stats::Stats>, pulse_core::admin::AdminError> {
+    ) -> Result<Arc<Stats>, pulse_core::admin::AdminError> {
         let entry = {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             match entries.get(&(window, tenant)) {
@@ -125,7 +129,10 @@ impl StatsCache {
         // a failed read is not kept: the next caller of this entry tries again
         entry
             .stats
-            .get_or_try_init(|| async { stats::stats(pool, window, tenant).await.map(Arc::new) })
+            .get_or_try_init(|| async {
+                let stats = stats::stats(pool, window, tenant).await?;
+                Ok(Arc::new(Stats::from_core(stats)))
+            })
             .await
             .cloned()
     }

@@ -22,8 +22,9 @@ const OverviewQuery = graphql(`
       stored
       deadLettered
       dlqRate
-      series {
-        minute
+      columns {
+        start
+        stepSeconds
         received
         stored
         deadLettered
@@ -67,15 +68,13 @@ export function Overview() {
   const live = useLiveRates(admin, tenantId);
 
   const s = stats.data?.stats;
+  // the columns form: a day of minutes is one short list per series, not 1,440 objects
   const minuteData = useMemo<uPlot.AlignedData>(() => {
-    const series = s?.series ?? [];
-    return [
-      series.map((p) => Date.parse(p.minute) / 1000),
-      series.map((p) => p.received),
-      series.map((p) => p.stored),
-      series.map((p) => p.deadLettered),
-    ];
-  }, [s?.series]);
+    const c = s?.columns;
+    if (!c) return [[], [], [], []];
+    const start = Date.parse(c.start) / 1000;
+    return [c.received.map((_, i) => start + i * c.stepSeconds), c.received, c.stored, c.deadLettered];
+  }, [s?.columns]);
   const liveData = useMemo<uPlot.AlignedData>(
     () => [live.points.map((p) => p.t), live.points.map((p) => p.ingest), ...(admin ? [live.points.map((p) => p.processed), live.points.map((p) => p.dead)] : [])],
     [live.points, admin],

@@ -20,7 +20,7 @@ pub use self::{
     },
     event::{Event, EventConnection, EventEdge, LifecycleStep},
     inputs::{DeadLetterFilter, EventFilter},
-    stats::{EventTypeCount, Stats, StatsPoint, StatsWindow},
+    stats::{Counts, EventTypeCount, Stats, StatsColumns, StatsPoint, StatsWindow},
     tenant::{CreatedTenant, EventSchema, Tenant},
     trace::{Trace, TraceSpan},
 };
