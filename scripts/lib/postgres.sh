@@ -84,6 +84,14 @@ postgres_up() {
     psql_admin "GRANT pg_signal_backend TO $PG_USER"
   fi
 
+  # the benchmarks CHECKPOINT before measuring queries, so a checkpoint of the rows an earlier
+  # run wrote does not stall the measurement (pg_checkpoint exists from PostgreSQL 15 on)
+  if [[ $(psql_admin "SELECT 1 FROM pg_roles WHERE rolname = 'pg_checkpoint'") == 1 &&
+        $(psql_admin "SELECT pg_has_role('$PG_USER', 'pg_checkpoint', 'MEMBER')") != t ]]; then
+    say postgres "granting pg_checkpoint to $PG_USER (the benchmarks checkpoint before measuring)"
+    psql_admin "GRANT pg_checkpoint TO $PG_USER"
+  fi
+
   if [[ $(psql_admin "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'") == 1 ]]; then
     say postgres "database $PG_DATABASE exists"
   else

@@ -246,7 +246,6 @@ async fn measure(
     let api = queries::Api::new(service.url(), service.admin_token.clone(), scale.clients)?;
     let pool = pulse_core::db::connect(&seeded.url, 2).await?;
     let sample = Arc::new(queries::Sample::load(&pool, seeded.tenants.clone(), &api).await?);
-    pool.close().await;
     let load = queries::LoadConfig {
         clients: scale.clients,
         rate_per_client: scale.rate_per_client,
@@ -255,8 +254,13 @@ async fn measure(
     };
     let mut results = Vec::new();
     for kind in queries::kinds() {
-        eprintln!("graphql bench: {} ...", kind.name);
-        let result = queries::run_kind(&api, &sample, &kind, load).await;
+        let rested = settle(&pool, service.pid).await;
+        eprintln!(
+            "graphql bench: {} (after {rested:.0} s of rest) ...",
+            kind.name
+        );
+        let mut result = queries::run_kind(&api, &sample, &kind, load).await;
+        result.rested_seconds = crate::bench::cpu::round1(rested);
         eprintln!(
             "graphql bench: {}: {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} errors",
             result.kind,
@@ -267,6 +271,7 @@ async fn measure(
         );
         results.push(result);
     }
+    pool.close().await;
     eprintln!(
         "graphql bench: live, {} subscribers at {} events/s ...",
         scale.subscribers, scale.live_rate
@@ -297,6 +302,25 @@ async fn measure(
         live.rss_mb_peak
     );
     Ok((load, results, live))
+}
+
+/// Lets the machine settle before a query kind is measured, so it measures the query and not the
+/// tail of what ran before (in `make bench`: half a million rows just drained into PostgreSQL,
+/// Jaeger storing their spans): a `CHECKPOINT` writes PostgreSQL's dirty pages now instead of
+/// mid-measurement, then waits (at most a minute) until PostgreSQL, Jaeger and the service each use
+/// under 5 % of a core. Every kind rests the same way; returns the seconds it waited.
+async fn settle(pool: &sqlx::PgPool, service_pid: u32) -> f64 {
+    let started = std::time::Instant::now();
+    if let Err(e) = sqlx::query("CHECKPOINT").execute(pool).await {
+        // only a superuser (or pg_checkpoint) may; resting still helps
+        eprintln!("graphql bench: CHECKPOINT refused ({e}); resting only");
+    }
+    crate::bench::cpu::rest(
+        &[("graphql", service_pid)],
+        std::time::Duration::from_secs(60),
+    )
+    .await;
+    started.elapsed().as_secs_f64()
 }
 
 /// Removes the run's topics (best effort: a leftover topic is only clutter).
