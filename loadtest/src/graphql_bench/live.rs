@@ -32,7 +32,7 @@ use super::{
 use crate::histogram::Histogram;
 
 /// How the live part is run.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct LiveConfig {
     pub subscribers: usize,
     pub tenants: usize,
@@ -50,8 +50,8 @@ pub struct LiveTarget<'a> {
     pub tenants: &'a [Uuid],
 }
 
-/// The live part's figures.
-#[derive(Debug, Clone, Serialize)]
+/// The live part's figures (all zero when the part was skipped with `--only`).
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct LiveResult {
     pub config: LiveConfig,
     pub connect_seconds: f64,

@@ -75,6 +75,10 @@ pub struct Options {
     /// The service's log
     #[arg(long, default_value = "target/pulse-graphql-bench.log")]
     pub log: PathBuf,
+    /// Measure only these parts (a query kind by name, e.g. `stats(24h)`, or `live`; repeatable):
+    /// for looking into one figure, not for BENCHMARKS.md
+    #[arg(long)]
+    pub only: Vec<String>,
 }
 
 /// The sizes of a run.
@@ -245,15 +249,20 @@ async fn measure(
 ) -> Result<Measured> {
     let api = queries::Api::new(service.url(), service.admin_token.clone(), scale.clients)?;
     let pool = pulse_core::db::connect(&seeded.url, 2).await?;
+    let warmed = warm(&pool).await;
     let sample = Arc::new(queries::Sample::load(&pool, seeded.tenants.clone(), &api).await?);
     let load = queries::LoadConfig {
         clients: scale.clients,
         rate_per_client: scale.rate_per_client,
         seconds: scale.seconds,
         warmup_seconds: 1.0,
+        prewarmed_mb: warmed.map(|(mb, _)| mb.round()),
     };
     let mut results = Vec::new();
-    for kind in queries::kinds() {
+    let wanted = |kind: &queries::Kind| {
+        options.only.is_empty() || options.only.iter().any(|o| o == kind.name)
+    };
+    for kind in queries::kinds().into_iter().filter(wanted) {
         let rested = settle(&pool, service.pid).await;
         eprintln!(
             "graphql bench: {} (after {rested:.0} s of rest) ...",
@@ -272,6 +281,9 @@ async fn measure(
         results.push(result);
     }
     pool.close().await;
+    if !options.only.is_empty() && !options.only.iter().any(|o| o == "live") {
+        return Ok((load, results, live::LiveResult::default()));
+    }
     eprintln!(
         "graphql bench: live, {} subscribers at {} events/s ...",
         scale.subscribers, scale.live_rate
@@ -302,6 +314,37 @@ async fn measure(
         live.rss_mb_peak
     );
     Ok((load, results, live))
+}
+
+/// Reads the bench database's tables and indexes once (`pg_prewarm`, into the OS page cache),
+/// so the queries are measured against a working set in memory, as on a running system, and not
+/// against a disk cold since PostgreSQL or the machine restarted (cold, the first random key
+/// lookups each waited on the disk: `eventsByIdempotencyKey` p99 160 ms instead of 5 ms). The
+/// megabytes read and the seconds it took; `None` where pg_prewarm is not installed.
+async fn warm(pool: &sqlx::PgPool) -> Option<(f64, f64)> {
+    let started = std::time::Instant::now();
+    // make up installs pg_prewarm in template1 (so in every bench database) and lets this pass
+    let _ = sqlx::query("create extension if not exists pg_prewarm")
+        .execute(pool)
+        .await;
+    let blocks: Result<Option<i64>, _> = sqlx::query_scalar(
+        "select sum(pg_prewarm(c.oid, 'read'))::bigint from pg_class c \
+         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'i')",
+    )
+    .fetch_one(pool)
+    .await;
+    match blocks {
+        Ok(blocks) => {
+            let mb = blocks.unwrap_or(0) as f64 * 8192.0 / 1e6;
+            let seconds = started.elapsed().as_secs_f64();
+            eprintln!("graphql bench: read {mb:.0} MB of tables and indexes in {seconds:.1} s");
+            Some((mb, seconds))
+        }
+        Err(e) => {
+            eprintln!("graphql bench: not warmed, pg_prewarm is missing ({e}); run make infra");
+            None
+        }
+    }
 }
 
 /// Lets the machine settle before a query kind is measured, so it measures the query and not the

@@ -306,6 +306,9 @@ pub struct LoadConfig {
     pub seconds: f64,
     /// Seconds at the start of each phase that are not recorded
     pub warmup_seconds: f64,
+    /// Megabytes of tables and indexes read into memory before the first kind (`None`: not
+    /// warmed, pg_prewarm missing)
+    pub prewarmed_mb: Option<f64>,
 }
 
 /// The latency of one variant (or of a whole kind).

@@ -69,7 +69,8 @@ impl Report {
              delays the requests queued behind it). The client runs on the same machine. Before \
              each kind the machine settles: a `CHECKPOINT`, then a rest until PostgreSQL, Jaeger \
              and the service each use under 5 % of a core (seconds waited in the table). \
-             `stats(24h)` asks for the day's series in its `columns` form, as the console does.\n\n",
+             `stats(24h)` asks for the day's series in its `columns` form, as the console does. \
+             {}\n\n",
             self.started_at.format("%Y-%m-%d %H:%M UTC"),
             self.git_commit,
             if self.smoke { ", smoke size" } else { "" },
@@ -88,6 +89,15 @@ impl Report {
             self.load.clients,
             self.load.rate_per_client,
             self.load.rate_per_client * self.load.clients as f64,
+            match self.load.prewarmed_mb {
+                Some(mb) => format!(
+                    "Before the first kind, the database's tables and indexes ({mb:.0} MB) were \
+                     read into memory with `pg_prewarm`, as a running system holds its working set."
+                ),
+                None => "The database was not prewarmed (pg_prewarm missing): lookups may have \
+                         waited on a cold disk."
+                    .to_owned(),
+            },
         ));
         md.push_str(
             "| query | rested s | requests/s | errors | p50 ms | p99 ms | max ms | target p99 | |\n",
@@ -112,6 +122,10 @@ impl Report {
                     v.name, v.requests_per_second, v.errors, v.p50_ms, v.p99_ms, v.max_ms
                 ));
             }
+        }
+        if l.config.subscribers == 0 {
+            md.push_str("\nLive: not measured in this run (`--only`).\n");
+            return md;
         }
         md.push_str(&format!(
             "\nLive: {} WebSocket subscribers (a tenth on the legacy `graphql-ws` protocol) over {} \
