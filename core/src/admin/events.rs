@@ -207,6 +207,8 @@ pub async fn lookup(
     tenant_id: Option<Uuid>,
     event_id: Uuid,
 ) -> Result<Option<EventRecord>> {
+    // the row and its dead letter are read at once (two connections, one round trip of waiting);
+    // without a tenant, the dead letter is the stored event's tenant's (ids are unique per tenant)
     let stored = sqlx::query_as::<_, StoredEvent>(concat!(
         columns!(),
         "where e.event_id = $1 and ($2::uuid is null or e.tenant_id = $2) limit 1"
@@ -214,14 +216,18 @@ pub async fn lookup(
     .bind(event_id)
     .bind(tenant_id)
     .fetch_optional(pool)
-    .traced("SELECT", "events")
-    .await?;
-    let dead_letter = dead_letters::get(
-        pool,
-        stored.as_ref().map(|e| e.tenant_id).or(tenant_id),
-        event_id,
-    )
-    .await?;
+    .traced("SELECT", "events");
+    let filter = dead_letters::DeadLetterFilter {
+        event_ids: Some(vec![event_id]),
+        tenant_id,
+        ..Default::default()
+    };
+    let letters = dead_letters::select_all(pool, &filter, 100);
+    let (stored, letters) = tokio::try_join!(async { Ok(stored.await?) }, letters)?;
+    let dead_letter = match &stored {
+        Some(e) => letters.into_iter().find(|d| d.tenant_id == e.tenant_id),
+        None => letters.into_iter().next(),
+    };
     if stored.is_some() || dead_letter.is_some() {
         return Ok(Some(EventRecord {
             stored,
@@ -255,6 +261,7 @@ pub async fn by_idempotency_key(
     tenant_id: Option<Uuid>,
     key: &str,
 ) -> Result<Vec<EventRecord>> {
+    // the stored events and the dead letters' ids are read at once (two connections)
     let stored = sqlx::query_as::<_, StoredEvent>(concat!(
         columns!(),
         "where e.idempotency_key = $1 and ($2::uuid is null or e.tenant_id = $2) \
@@ -263,28 +270,25 @@ pub async fn by_idempotency_key(
     .bind(key)
     .bind(tenant_id)
     .fetch_all(pool)
-    .traced("SELECT", "events")
-    .await?;
-    let letters: Vec<DeadLetter> = {
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "select event_id from dead_letters where idempotency_key = $1 \
-             and ($2::uuid is null or tenant_id = $2) order by failed_at desc limit 100",
-        )
-        .bind(key)
-        .bind(tenant_id)
-        .fetch_all(pool)
-        .traced("SELECT", "dead_letters")
-        .await?;
-        if ids.is_empty() {
-            Vec::new()
-        } else {
-            let filter = dead_letters::DeadLetterFilter {
-                event_ids: Some(ids),
-                tenant_id,
-                ..Default::default()
-            };
-            dead_letters::select_all(pool, &filter, 100).await?
-        }
+    .traced("SELECT", "events");
+    let letter_ids = sqlx::query_scalar::<_, Uuid>(
+        "select event_id from dead_letters where idempotency_key = $1 \
+         and ($2::uuid is null or tenant_id = $2) order by failed_at desc limit 100",
+    )
+    .bind(key)
+    .bind(tenant_id)
+    .fetch_all(pool)
+    .traced("SELECT", "dead_letters");
+    let (stored, ids) = tokio::try_join!(stored, letter_ids)?;
+    let letters: Vec<DeadLetter> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let filter = dead_letters::DeadLetterFilter {
+            event_ids: Some(ids),
+            tenant_id,
+            ..Default::default()
+        };
+        dead_letters::select_all(pool, &filter, 100).await?
     };
     let mut records: Vec<EventRecord> = stored
         .into_iter()
