@@ -68,7 +68,8 @@ impl Report {
              ({:.0}/s in all); latency counts from when a request was due (a slow answer also \
              delays the requests queued behind it). The client runs on the same machine. Before \
              each kind the machine settles: a `CHECKPOINT`, then a rest until PostgreSQL, Jaeger \
-             and the service each use under 5 % of a core (seconds waited in the table). \
+             and the service each use under 5 % of a core and the whole machine under 0.3 cores \
+             for five seconds (seconds waited in the table). \
              `stats(24h)` asks for the day's series in its `columns` form, as the console does. \
              {}\n\n",
             self.started_at.format("%Y-%m-%d %H:%M UTC"),
