@@ -64,8 +64,8 @@ impl Report {
             "Run of {} (commit `{}`{}), `pulse-graphql-bench` against a release `pulse graphql` \
              started for the run on its own database `{}`: {} events and {} dead letters over the \
              24 h before {} across {} tenants ({} rollup rows; {}). Each query kind is driven for \
-             {:.0} s by {} concurrent clients (keep-alive, admin token), each sending {} requests/s \
-             ({:.0}/s in all); latency counts from when a request was due (a slow answer also \
+             {:.0} s (after {:.0} s unrecorded) by {} concurrent clients (keep-alive, admin token), \
+             each sending {} requests/s ({:.0}/s in all); latency counts from when a request was due (a slow answer also \
              delays the requests queued behind it). The client runs on the same machine. Before \
              each kind the machine settles: a `CHECKPOINT`, then a rest until PostgreSQL, Jaeger \
              and the service each use under 5 % of a core and the whole machine under 0.3 cores \
@@ -87,6 +87,7 @@ impl Report {
                 "seeded by this run"
             },
             self.load.seconds,
+            self.load.warmup_seconds,
             self.load.clients,
             self.load.rate_per_client,
             self.load.rate_per_client * self.load.clients as f64,
