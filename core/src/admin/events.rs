@@ -217,12 +217,7 @@ pub async fn lookup(
     .bind(tenant_id)
     .fetch_optional(pool)
     .traced("SELECT", "events");
-    let filter = dead_letters::DeadLetterFilter {
-        event_ids: Some(vec![event_id]),
-        tenant_id,
-        ..Default::default()
-    };
-    let letters = dead_letters::select_all(pool, &filter, 100);
+    let letters = dead_letters::with_event_id(pool, tenant_id, event_id);
     let (stored, letters) = tokio::try_join!(async { Ok(stored.await?) }, letters)?;
     let dead_letter = match &stored {
         Some(e) => letters.into_iter().find(|d| d.tenant_id == e.tenant_id),

@@ -204,18 +204,19 @@ pub(crate) async fn select_all(
         .await?)
 }
 
-/// One dead letter by event id, optionally only within `tenant_id`.
-pub async fn get(
+/// The dead letters of event id `event_id`, optionally only within `tenant_id` (one per tenant
+/// at most: ids are unique per tenant).
+pub async fn with_event_id(
     pool: &PgPool,
     tenant_id: Option<Uuid>,
     event_id: Uuid,
-) -> Result<Option<DeadLetter>> {
+) -> Result<Vec<DeadLetter>> {
     let filter = DeadLetterFilter {
         event_ids: Some(vec![event_id]),
         tenant_id,
         ..DeadLetterFilter::default()
     };
-    Ok(select_all(pool, &filter, 1).await?.into_iter().next())
+    select_all(pool, &filter, 100).await
 }
 
 /// Dead letters that failed for the same reason at the same first path.
