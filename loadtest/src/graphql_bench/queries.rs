@@ -346,12 +346,39 @@ pub struct KindResult {
     pub met: bool,
     /// Seconds the machine rested before this kind (see `settle`)
     pub rested_seconds: f64,
+    /// How late the clients sent their requests (p99, ms): the generator's own punctuality
+    /// (a client still waiting for its previous answer sends late too)
+    pub sent_late_p99_ms: f64,
     pub all: Latency,
     pub variants: Vec<Latency>,
 }
 
 /// How long after a phase its overdue requests are still sent.
 const GRACE: Duration = Duration::from_secs(5);
+
+/// Sends each client the moment its next request is due, from a thread of its own: tokio's
+/// timer rounds every deadline up to its next millisecond tick, which woke the clients 1.3 ms
+/// (p50) after their due time — lateness of the load generator that "latency from when a request
+/// was due" would have charged to the service. A thread's `sleep` wakes within tens of
+/// microseconds; a client still busy with its previous request finds the slot waiting, so a slow
+/// answer still counts against the requests it held up.
+fn schedule(
+    begin: std::time::Instant,
+    end: std::time::Instant,
+    interval: Duration,
+    clients: Vec<tokio::sync::mpsc::UnboundedSender<Instant>>,
+) {
+    let n = clients.len() as u32;
+    for slot in 0u32.. {
+        // the clients' slots interleave evenly, so they do not fire in lockstep
+        let due = begin + interval * slot / n;
+        if due >= end {
+            break;
+        }
+        std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+        let _ = clients[(slot % n) as usize].send(Instant::from_std(due));
+    }
+}
 
 /// Drives `kind` with `config`; its latencies.
 pub async fn run_kind(
@@ -361,58 +388,66 @@ pub async fn run_kind(
     config: LoadConfig,
 ) -> KindResult {
     let interval = Duration::from_secs_f64(1.0 / config.rate_per_client);
-    let begin = Instant::now() + Duration::from_millis(200);
-    let record_from = begin + Duration::from_secs_f64(config.warmup_seconds);
+    let begin = std::time::Instant::now() + Duration::from_millis(200);
+    let record_from = Instant::from_std(begin) + Duration::from_secs_f64(config.warmup_seconds);
     let end = record_from + Duration::from_secs_f64(config.seconds);
     let builds: Vec<fn(&Sample, &mut StdRng) -> Value> =
         kind.variants.iter().map(|v| v.build).collect();
     let mut clients = Vec::with_capacity(config.clients);
+    let mut slots = Vec::with_capacity(config.clients);
     for c in 0..config.clients {
         let (api, sample, builds) = (api.clone(), sample.clone(), builds.clone());
-        // clients start spread over one interval so they do not fire in lockstep
-        let mut due = begin + interval.mul_f64(c as f64 / config.clients as f64);
+        let (slot, mut due_at) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+        slots.push(slot);
         clients.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(c as u64);
             let mut hists = vec![Histogram::new(); builds.len()];
             let mut errors = vec![0u64; builds.len()];
+            let mut sent_late = Histogram::new();
             let mut n = c;
             // a slow service is not let off: every slot due in the window is sent (late if
             // need be) until a grace period after the phase; slots still unsent then count as
             // errors with the time they had waited
             let give_up = end + GRACE;
-            while due < end {
+            while let Some(due) = due_at.recv().await {
                 let v = n % builds.len();
                 n += 1;
+                let recorded = due >= record_from;
                 if Instant::now() >= give_up {
-                    if due >= record_from {
+                    if recorded {
                         hists[v].record(due.elapsed().as_micros() as u64);
                         errors[v] += 1;
                     }
-                    due += interval;
                     continue;
                 }
-                tokio::time::sleep_until(due).await;
+                if recorded {
+                    sent_late.record(due.elapsed().as_micros() as u64);
+                }
                 let body = (builds[v])(&sample, &mut rng).to_string();
                 let ok = api.ok(body).await;
-                if due >= record_from {
+                if recorded {
                     hists[v].record(due.elapsed().as_micros() as u64);
                     errors[v] += u64::from(!ok);
                 }
-                due += interval;
             }
-            (hists, errors)
+            (hists, errors, sent_late)
         }));
     }
+    let end_std = end.into_std();
+    let scheduler = std::thread::spawn(move || schedule(begin, end_std, interval, slots));
     let mut hists = vec![Histogram::new(); builds.len()];
     let mut errors = vec![0u64; builds.len()];
+    let mut sent_late = Histogram::new();
     for client in clients {
-        if let Ok((h, e)) = client.await {
+        if let Ok((h, e, late)) = client.await {
             for (i, h) in h.iter().enumerate() {
                 hists[i].merge(h);
                 errors[i] += e[i];
             }
+            sent_late.merge(&late);
         }
     }
+    let _ = scheduler.join();
     let mut all = Histogram::new();
     for h in &hists {
         all.merge(h);
@@ -423,6 +458,9 @@ pub async fn run_kind(
         target_p99_ms: kind.target_p99_ms,
         met: all.p99_ms < kind.target_p99_ms && all.errors == 0,
         rested_seconds: 0.0,
+        sent_late_p99_ms: sent_late
+            .quantile(0.99)
+            .map_or(f64::NAN, |us| us as f64 / 1000.0),
         all,
         variants: kind
             .variants

@@ -66,7 +66,9 @@ impl Report {
              24 h before {} across {} tenants ({} rollup rows; {}). Each query kind is driven for \
              {:.0} s (after {:.0} s unrecorded) by {} concurrent clients (keep-alive, admin token), \
              each sending {} requests/s ({:.0}/s in all); latency counts from when a request was due (a slow answer also \
-             delays the requests queued behind it). The client runs on the same machine. Before \
+             delays the requests queued behind it). A thread of the client wakes each client when its request is due \
+             (tokio's millisecond timer woke them 1.3 ms late at p50); *sent late* is how long after its due time a \
+             request actually left. The client runs on the same machine. Before \
              each kind the machine settles: a `CHECKPOINT`, then a rest until PostgreSQL, Jaeger \
              and the service each use under 5 % of a core and the whole machine under 0.3 cores \
              for five seconds (seconds waited in the table). \
@@ -102,16 +104,17 @@ impl Report {
             },
         ));
         md.push_str(
-            "| query | rested s | requests/s | errors | p50 ms | p99 ms | max ms | target p99 | |\n",
+            "| query | rested s | requests/s | errors | sent late p99 ms | p50 ms | p99 ms | max ms | target p99 | |\n",
         );
-        md.push_str("|---|---|---|---|---|---|---|---|---|\n");
+        md.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
         for k in &self.queries {
             md.push_str(&format!(
-                "| **{}** (all variants) | {:.0} | {:.0} | {} | {:.1} | {:.1} | {:.1} | < {} ms | {} |\n",
+                "| **{}** (all variants) | {:.0} | {:.0} | {} | {:.2} | {:.1} | {:.1} | {:.1} | < {} ms | {} |\n",
                 k.kind,
                 k.rested_seconds,
                 k.all.requests_per_second,
                 k.all.errors,
+                k.sent_late_p99_ms,
                 k.all.p50_ms,
                 k.all.p99_ms,
                 k.all.max_ms,
@@ -120,7 +123,7 @@ impl Report {
             ));
             for v in &k.variants {
                 md.push_str(&format!(
-                    "| &nbsp;&nbsp;`{}` | | {:.0} | {} | {:.1} | {:.1} | {:.1} | | |\n",
+                    "| &nbsp;&nbsp;`{}` | | {:.0} | {} | | {:.1} | {:.1} | {:.1} | | |\n",
                     v.name, v.requests_per_second, v.errors, v.p50_ms, v.p99_ms, v.max_ms
                 ));
             }
