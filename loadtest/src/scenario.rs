@@ -4,18 +4,19 @@
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
 };
 
 use goose::{
     goose::GooseResponse,
     metrics::GooseRequestMetric,
     prelude::{
-        GooseError, GooseMethod, GooseRequest, GooseUser, Scenario, Transaction,
-        TransactionFunction, TransactionResult,
+        GooseError, GooseRequest, GooseUser, Scenario, Transaction, TransactionFunction,
+        TransactionResult,
     },
 };
 use rand::Rng;
+use reqwest::Url;
 use uuid::Uuid;
 
 use crate::{
@@ -142,6 +143,23 @@ struct Post<'a> {
     expect: u16,
 }
 
+/// `base` joined with one of the two paths the scenario posts to, parsed once per run.
+///
+/// goose's `get_request_builder` parses the path, joins it, formats the URL and reqwest parses
+/// that again: three URL parses per request, 6 % of the generator's CPU in `perf`.
+fn endpoint(base: &Url, path: &str) -> Result<Url, Box<goose::prelude::TransactionError>> {
+    static PARSED: OnceLock<(Url, Url, Url)> = OnceLock::new();
+    let (parsed_base, events, batch) = PARSED.get_or_init(|| {
+        let join = |p: &str| base.join(p).unwrap_or_else(|_| base.clone());
+        (base.clone(), join("/events"), join("/events/batch"))
+    });
+    match path {
+        "/events" if parsed_base == base => Ok(events.clone()),
+        "/events/batch" if parsed_base == base => Ok(batch.clone()),
+        _ => base.join(path).map_err(|e| Box::new(e.into())),
+    }
+}
+
 /// What came back: goose's record of the request and, unless the request failed, the answer.
 struct Reply {
     metric: GooseRequestMetric,
@@ -152,8 +170,10 @@ async fn post(
     user: &mut GooseUser,
     p: Post<'_>,
 ) -> Result<Reply, Box<goose::prelude::TransactionError>> {
+    let url = endpoint(&user.base_url, p.path)?;
     let mut builder = user
-        .get_request_builder(&GooseMethod::Post, p.path)?
+        .client
+        .post(url)
         .header("x-api-key", p.api_key)
         .header("content-type", "application/json")
         .body(p.body);
