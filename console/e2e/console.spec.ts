@@ -4,7 +4,7 @@
 // every view; screenshots of every view (light and dark); performance figures into perf.json.
 import { test, expect, type Page, type Browser } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { resolve } from 'node:path';
 import { adminToken, createTenant, gql, postBatch, postEvent, type TestTenant } from './stack';
@@ -89,6 +89,58 @@ test('GraphiQL on GET /graphql works offline: a query and a live subscription wi
   // the headers editor holds the admin token: masked in the committed screenshot
   await page.screenshot({ path: resolve(SHOTS, 'graphiql-light.png'), mask: [page.locator('.graphiql-editor-tool')], maskColor: '#c9ced6' });
   expect(external, 'GraphiQL must not load anything from the internet').toEqual([]);
+});
+
+// The README's GraphiQL examples, as a new user pastes them: the three ```graphql blocks after
+// "In GraphiQL, paste into" (a query, a mutation, a live subscription).
+function readmeExamples(): string[] {
+  const readme = readFileSync(resolve(import.meta.dirname, '../../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('In GraphiQL, paste into'));
+  return [...section.matchAll(/```graphql\n([\s\S]*?)```/g)].slice(0, 3).map((m) => m[1]);
+}
+
+test("GraphiQL runs the README's examples: a query, a mutation and a live subscription", async ({ page }) => {
+  const [query, mutation, subscription] = readmeExamples();
+  expect(query).toMatch(/^query /);
+  expect(mutation).toMatch(/^mutation /);
+  expect(subscription).toMatch(/^subscription /);
+  const sender = await createTenant('e2e-graphiql');
+  await signIn(page, adminToken());
+  await page.goto('/graphql');
+  const editor = page.locator('.graphiql-query-editor');
+  await expect(editor).toContainText('subscription Throughput');
+  const result = page.locator('.result-window');
+  // pastes over the document through the clipboard, as a user does (typing it would have the
+  // editor close every bracket a second time), then runs its one operation
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  const runPasted = async (document: string, answered?: RegExp) => {
+    await page.evaluate((text) => navigator.clipboard.writeText(text), document);
+    await editor.click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('ControlOrMeta+V');
+    await expect(editor).toContainText(document.split('\n')[0]);
+    // once GraphiQL has parsed the new document its tab is named after the one operation; before
+    // that, the run button would offer the old document's operations
+    const operation = document.split(/\s+/)[1];
+    await expect(page.locator('.graphiql-tab-active')).toContainText(operation);
+    await page.locator('.graphiql-execute-button').click();
+    if (answered) await expect(result).toContainText(answered);
+  };
+  await runPasted(query, /"deadLetterGroups"/);
+  await expect(result).toContainText('"stats"');
+  await expect(result).not.toContainText('"errors"');
+  // (the result editor renders only the lines in view: the dry run's event ids can push the rest
+  // of its answer out of it)
+  await runPasted(mutation, /"replayDeadLetters"/);
+  await expect(result).toContainText('"matched"');
+  await expect(result).not.toContainText('"errors"');
+  // the live tail: an order.created event posted now shows up in the running subscription
+  await runPasted(subscription);
+  await expect(async () => {
+    const { eventId } = await postEvent(sender.apiKey, { event_type: 'order.created', payload: { from: 'graphiql' } });
+    await expect(result).toContainText(eventId, { timeout: 3000 });
+  }).toPass({ timeout: 30000 });
+  await expect(result).toContainText(sender.name);
 });
 
 test('first load is within budget and Overview shows live data quickly', async ({ page }) => {
