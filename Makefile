@@ -105,9 +105,11 @@ chaos: infra
 	@$(CARGO_TARGET_DIR_OR_TARGET)/release/pulse-chaos --bin $(CARGO_TARGET_DIR_OR_TARGET)/release/pulse \
 		--overload --report .run/chaos-report.txt $(CHAOS_ARGS)
 
-## deny: cargo deny check bans licenses sources, offline (installs cargo-deny the first time)
+## deny: cargo deny check bans licenses sources, offline once every crate is fetched (installs cargo-deny the first time)
 deny:
 	@command -v cargo-deny >/dev/null || { echo "==> installing cargo-deny"; $(CARGO) install --locked cargo-deny; }
+	@echo "==> cargo fetch (cargo deny reads every platform's crates, and runs offline)"
+	@$(CARGO) fetch --locked
 	@echo "==> cargo deny check bans licenses sources (offline)"
 	@$(CARGO) deny --offline --locked check bans licenses sources
 
