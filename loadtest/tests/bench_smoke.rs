@@ -106,6 +106,11 @@ fn smoke_run_measures_every_scenario() {
         "every accepted event's commit is seen"
     );
     assert_eq!(e2e["rows_found"], e2e["accepted"]);
+    // the load tester's own reconciling run: it accepted events and found every one in place
+    positive(&r, "goose_e2e.accepted_eps");
+    positive(&r, "goose_e2e.accepted");
+    assert_eq!(r["goose_e2e"]["problems"], 0, "{}", r["goose_e2e"]);
+    assert_eq!(r["goose_e2e"]["reconciled"], true, "{}", r["goose_e2e"]);
 
     // every scenario has CPU per event, with the processes that ran in it measured
     for (scenario, processes) in [

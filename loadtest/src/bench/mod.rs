@@ -5,7 +5,8 @@
 //! Lua scripts. The scenarios, in order: [`single`] (Pulse traced / untraced / the [`seed`] Go
 //! ingest / the [`bare`] handler, alternating, then goose against wrk), [`batch`], [`drain`]
 //! (after [`fill`], each drain against the fair [`copy`] ceiling), [`e2e`] (commit seen event by
-//! event), [`scale`] (one instance against two) and [`graphql`] (another binary's figures).
+//! event), [`goose_e2e`] (the load tester's reconciling run), [`scale`] (one instance against
+//! two) and [`graphql`] (another binary's figures).
 //! [`results`] derives bench-results.json, [`report`] writes BENCHMARKS.md.
 
 pub mod bare;
@@ -16,6 +17,7 @@ pub mod cpu;
 pub mod drain;
 pub mod e2e;
 pub mod fill;
+pub mod goose_e2e;
 pub mod graphql;
 pub mod procs;
 pub mod report;
@@ -322,10 +324,14 @@ async fn scenarios(
     let batch = batch::run(&ctx).await.context("batch scenario")?;
     let drain = drain::run(&ctx).await.context("drain scenario")?;
     let e2e = e2e::run(&ctx).await.context("end-to-end scenario")?;
+    let goose_e2e = goose_e2e::run(&ctx)
+        .await
+        .context("goose end-to-end scenario")?;
     let scale = scale::run(&ctx).await.context("scale-out scenario")?;
     let limit = scale::limit_check(&ctx).await.context("limit check")?;
     results::derive(&mut r, single, batch, Some(drain), e2e, scale);
     r.limit_check = Some(limit);
+    r.goose_e2e = Some(goose_e2e);
     let graphql = if o.no_graphql {
         let why = "not measured in this run (`--no-graphql`)".to_owned();
         say(&format!("GraphQL figures {why}"));

@@ -170,18 +170,29 @@ fn dropped_spans(log: &Path, from: u64) -> u64 {
 /// The processor's durable progress: events stored plus dead letters written, from its
 /// `/metrics` (a `count(*)` five times a second had cost PostgreSQL a good part of a core).
 pub async fn durable_count(http: &reqwest::Client, processor: &Service) -> u64 {
-    let Ok(resp) = http.get(processor.url("/metrics")).send().await else {
+    counter(
+        http,
+        processor,
+        &[
+            "pulse_events_stored_total",
+            "pulse_events_dead_lettered_total",
+        ],
+    )
+    .await
+}
+
+/// The sum of the counters `names` (every label set) on the service's `/metrics`; 0 when it
+/// does not answer.
+pub async fn counter(http: &reqwest::Client, service: &Service, names: &[&str]) -> u64 {
+    let Ok(resp) = http.get(service.url("/metrics")).send().await else {
         return 0;
     };
     let text = resp.text().await.unwrap_or_default();
     text.lines()
         .filter(|l| {
-            [
-                "pulse_events_stored_total",
-                "pulse_events_dead_lettered_total",
-            ]
-            .iter()
-            .any(|m| l.strip_prefix(m).is_some_and(|r| r.starts_with([' ', '{'])))
+            names
+                .iter()
+                .any(|m| l.strip_prefix(m).is_some_and(|r| r.starts_with([' ', '{'])))
         })
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
         .sum::<f64>() as u64

@@ -13,6 +13,7 @@ use super::{
     drain::{Drain, DrainRun},
     e2e::E2eRun,
     fill::Filled,
+    goose_e2e::GooseE2e,
     scale::{LimitCheck, ScaleRun},
     single::{FrontRun, GeneratorRun, Single, Variant},
 };
@@ -109,6 +110,8 @@ pub struct Results {
     pub scale_out: Option<ScaleSummary>,
     /// One tenant's limit through two ingests at once.
     pub limit_check: Option<LimitCheck>,
+    /// The reconciling end-to-end run driven by goose (target ≥ 5,000 accepted events/s).
+    pub goose_e2e: Option<GooseE2e>,
     /// Events per second one core of each service handles on the single-event path (traced).
     pub sizing_events_per_core_s: BTreeMap<String, f64>,
     pub graphql: Value,

@@ -225,7 +225,7 @@ async fn goose_on_bare(ctx: &Ctx, bare: &Service) -> anyhow::Result<f64> {
 
 /// Requests per second between the first sample after requests began and the last that still
 /// saw new ones; 0 with fewer than two such samples.
-fn sending_rate(samples: &[(Instant, u64)]) -> f64 {
+pub fn sending_rate(samples: &[(Instant, u64)]) -> f64 {
     let Some(&(_, idle)) = samples.first() else {
         return 0.0;
     };

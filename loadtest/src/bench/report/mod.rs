@@ -246,7 +246,11 @@ fn headline(w: &mut String, r: &Results) {
             "",
         ),
         (
-            "COPY ceiling: the drain's rows (events + dead letters), batches of 5,000, 3 at once, rows/s".into(),
+            format!(
+                "COPY ceiling: the drain's rows (events + dead letters), batches of {}, {} at once, rows/s",
+                n0(super::drain::PROCESSOR_BATCH as f64),
+                super::drain::PROCESSOR_WRITERS
+            ),
             n0(r.copy_rows_per_s),
             "—",
             "",

@@ -166,6 +166,23 @@ fn targets(w: &mut String, r: &Results) {
             "≥ 0.5",
             mark(r.generator_ratio_vs_wrk >= 0.5),
         ),
+        (
+            "the reconciling end-to-end run driven by goose: accepted events/s · every event reconciled",
+            r.goose_e2e.as_ref().map_or_else(
+                || "—".into(),
+                |g| {
+                    format!(
+                        "{} · {}",
+                        n0(g.accepted_eps),
+                        if g.reconciled { "yes" } else { "no" }
+                    )
+                },
+            ),
+            "≥ 5,000 · yes",
+            r.goose_e2e
+                .as_ref()
+                .map_or("", |g| mark(g.accepted_eps >= 5_000.0 && g.reconciled)),
+        ),
     ];
     for (a, b, c, d) in rows {
         let _ = writeln!(w, "| {a} | {b} | {c} | {d} |");
