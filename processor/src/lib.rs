@@ -63,11 +63,10 @@ pub struct Config {
     pub batch_size: usize,
     /// `PULSE_BATCH_WAIT_MS` (default 20): longest wait to fill a batch after its first record.
     pub batch_wait: Duration,
-    /// `PULSE_WRITERS` (default 6): batches validated and written to PostgreSQL at the same time,
-    /// each in its own task and transaction, while the next batch is read. A batch spends about
-    /// half a second between being read and its commit, mostly waiting (its COPY, the dead
-    /// letters' acks, the commit); with 3 in flight a drain left a third of two cores idle, with 6
-    /// it fills them (about +25 % on a 500k-event backlog, same peak RSS).
+    /// `PULSE_WRITERS` (default 3): batches validated and written to PostgreSQL at the same time,
+    /// each in its own task and transaction, while the next batch is read. With tracing off, 3
+    /// leave part of two cores idle on a backlog and 6 drain it ~20 % faster; traced, the drain is
+    /// CPU-bound at 3 already, and 6 only overflowed the span queue (BENCHMARKS.md, quoted gaps).
     pub writers: usize,
     /// `PULSE_DB_MAX_CONNECTIONS` (default 4).
     pub db_max_connections: u32,
@@ -93,7 +92,7 @@ impl Config {
             group: kafka::consumer_group_from_env(),
             batch_size: var("PULSE_BATCH_SIZE", 5000)?,
             batch_wait: ms("PULSE_BATCH_WAIT_MS", 20)?,
-            writers: var("PULSE_WRITERS", 6)?,
+            writers: var("PULSE_WRITERS", 3)?,
             db_max_connections: var("PULSE_DB_MAX_CONNECTIONS", 4)?,
             schema_cache_ttl: ms("PULSE_SCHEMA_CACHE_TTL_MS", 5_000)?,
             max_backoff: ms("PULSE_MAX_BACKOFF_MS", 5_000)?,

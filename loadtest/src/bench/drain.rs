@@ -16,7 +16,7 @@ use super::{
 
 /// The processor's defaults (`PULSE_BATCH_SIZE`, `PULSE_WRITERS`), which the COPY ceiling copies.
 pub const PROCESSOR_BATCH: usize = 5_000;
-pub const PROCESSOR_WRITERS: usize = 6;
+pub const PROCESSOR_WRITERS: usize = 3;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DrainRun {
