@@ -113,7 +113,18 @@ test("GraphiQL runs the README's examples: a query, a mutation and a live subscr
   // pastes over the document through the clipboard, as a user does (typing it would have the
   // editor close every bracket a second time), then runs its one operation
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
-  const runPasted = async (document: string, answered?: RegExp) => {
+  // the answer to a query or mutation, as the page received it (the result editor renders only the
+  // lines in view, so a long answer cannot be checked there)
+  const answerTo = (document: string) =>
+    page
+      .waitForResponse(
+        (r) =>
+          r.url().includes('/graphql') &&
+          r.request().method() === 'POST' &&
+          (r.request().postData() ?? '').includes(document.split(/\s+/)[1]),
+      )
+      .then((r) => r.json());
+  const runPasted = async (document: string) => {
     await page.evaluate((text) => navigator.clipboard.writeText(text), document);
     await editor.click();
     await page.keyboard.press('ControlOrMeta+A');
@@ -124,16 +135,16 @@ test("GraphiQL runs the README's examples: a query, a mutation and a live subscr
     const operation = document.split(/\s+/)[1];
     await expect(page.locator('.graphiql-tab-active')).toContainText(operation);
     await page.locator('.graphiql-execute-button').click();
-    if (answered) await expect(result).toContainText(answered);
   };
-  await runPasted(query, /"deadLetterGroups"/);
-  await expect(result).toContainText('"stats"');
-  await expect(result).not.toContainText('"errors"');
-  // (the result editor renders only the lines in view: the dry run's event ids can push the rest
-  // of its answer out of it)
-  await runPasted(mutation, /"replayDeadLetters"/);
-  await expect(result).toContainText('"matched"');
-  await expect(result).not.toContainText('"errors"');
+  const [queried] = await Promise.all([answerTo(query), runPasted(query)]);
+  expect(queried.errors).toBeUndefined();
+  expect(Array.isArray(queried.data.deadLetterGroups)).toBe(true);
+  expect(Array.isArray(queried.data.events.nodes)).toBe(true);
+  expect(typeof queried.data.stats.received).toBe('number');
+  const [replayed] = await Promise.all([answerTo(mutation), runPasted(mutation)]);
+  expect(replayed.errors).toBeUndefined();
+  expect(typeof replayed.data.replayDeadLetters.matched).toBe('number');
+  expect(replayed.data.replayDeadLetters.replayed).toBe(0);
   // the live tail: an order.created event posted now shows up in the running subscription
   await runPasted(subscription);
   await expect(async () => {
