@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -46,7 +46,7 @@ pub const COLUMNS: [&str; 9] = [
 ];
 
 /// One line of the table. Duplicates' `stored` and `dead_lettered` count distinct originals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Row {
     pub sent: u64,
     pub accepted: u64,
@@ -76,15 +76,16 @@ impl Row {
 }
 
 /// One event id that broke the guarantee.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     pub kind: Kind,
     pub event_id: Uuid,
     pub what: String,
 }
 
-/// The outcome of the check.
-#[derive(Debug, Clone, Default, Serialize)]
+/// The outcome of the check, written to a run's `reconciliation.json` (which `make bench` reads
+/// back).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Reconciliation {
     /// One row per kind, in [`Kind::ALL`] order.
     pub rows: Vec<(Kind, Row)>,

@@ -81,6 +81,8 @@ fn smoke_run_measures_every_scenario() {
         "scale_out.two_eps",
         "scale_out.ingest_cpu_ratio",
         "scale_out.processor_cpu_ratio",
+        "scale_out.one_events_per_batch",
+        "scale_out.two_events_per_batch",
         "sizing_events_per_core_s.ingest",
         "limit_check.accepted",
         "limit_check.allowed",

@@ -5,12 +5,14 @@
 //! event lost, doubled or misplaced. Its accepted events per second are read off ingest's own
 //! counter while it runs (goose's start-up and reconciliation are not load).
 
-use std::{path::Path, time::Instant};
+use std::path::Path;
 
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::{context::Ctx, procs, single::sending_rate};
+use crate::{ledger::Kind, reconcile::Reconciliation};
+
+use super::{context::Ctx, procs, sampling};
 
 /// Requests per second offered: with the default mix (5 % duplicates, 2 % malformed), 93 % of
 /// them are new events, so about 5,600 events per second.
@@ -49,7 +51,7 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<GooseE2e> {
     super::say(&format!(
         "goose end to end: {rate} requests/s for {seconds} s, then its reconciliation"
     ));
-    let mut goose = tokio::process::Command::new(&ctx.bins.loadtest)
+    let goose = tokio::process::Command::new(&ctx.bins.loadtest)
         .args(["--host", &ingest.url(""), "--rate", &rate.to_string()])
         .args(["--duration", &format!("{seconds}s"), "--tenants", "10"])
         .arg("--report-dir")
@@ -59,23 +61,17 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<GooseE2e> {
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
-    let ingested = || procs::counter(&ctx.http, &ingest, &["pulse_events_ingested_total"]);
-    let mut samples = vec![(Instant::now(), ingested().await)];
-    let status = loop {
-        tokio::select! {
-            status = goose.wait() => break status?,
-            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
-                samples.push((Instant::now(), ingested().await));
-            }
-        }
+    let ingested = || async {
+        Some(procs::counter(&ctx.http, &ingest, &["pulse_events_ingested_total"]).await)
     };
+    let (status, samples) = sampling::while_running(goose, ingested).await?;
     ingest.stop().await;
     processor.stop().await;
     let (accepted, problems) = reconciliation(&reports)?;
     Ok(GooseE2e {
         offered_rps: rate,
         seconds,
-        accepted_eps: sending_rate(&samples),
+        accepted_eps: sampling::rate(&samples),
         accepted,
         problems,
         reconciled: status.success() && problems == 0,
@@ -91,15 +87,48 @@ fn reconciliation(reports: &Path) -> anyhow::Result<(u64, u64)> {
         .find(|p| p.join("reconciliation.json").is_file())
         .context("the load tester wrote no reconciliation.json")?;
     let text = std::fs::read_to_string(run.join("reconciliation.json"))?;
-    let json: serde_json::Value = serde_json::from_str(&text)?;
-    // rows are [kind, row] pairs; a duplicate's answer replays an earlier event, not a new one
-    let accepted = json["rows"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|pair| pair[0] != "duplicate")
-        .filter_map(|pair| pair[1]["accepted"].as_u64())
+    let found: Reconciliation = serde_json::from_str(&text)?;
+    // a duplicate's answer replays an earlier event, not a new one
+    let accepted = found
+        .rows
+        .iter()
+        .filter(|(kind, _)| *kind != Kind::Duplicate)
+        .map(|(_, row)| row.accepted)
         .sum();
-    let problems = json["problem_count"].as_u64().unwrap_or(u64::MAX);
-    Ok((accepted, problems))
+    Ok((accepted, found.problem_count))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::Row;
+
+    #[test]
+    fn accepted_events_leave_out_the_duplicates_replays() {
+        let dir = std::env::temp_dir().join(format!("pulse-goose-e2e-{}", uuid::Uuid::new_v4()));
+        let run = dir.join("2026-12-02T15-00-00");
+        std::fs::create_dir_all(&run).unwrap();
+        let row = |accepted| Row {
+            accepted,
+            ..Row::default()
+        };
+        let written = Reconciliation {
+            rows: vec![
+                (Kind::Valid, row(900)),
+                (Kind::Duplicate, row(50)),
+                (Kind::Invalid, row(30)),
+                (Kind::Batch, row(200)),
+            ],
+            problem_count: 2,
+            ..Reconciliation::default()
+        };
+        std::fs::write(
+            run.join("reconciliation.json"),
+            serde_json::to_string(&written).unwrap(),
+        )
+        .unwrap();
+        let read = reconciliation(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(read.unwrap(), (1_130, 2));
+    }
 }

@@ -22,6 +22,7 @@ pub mod graphql;
 pub mod procs;
 pub mod report;
 pub mod results;
+pub mod sampling;
 pub mod scale;
 pub mod seed;
 pub mod single;

@@ -47,6 +47,10 @@ pub struct ScaleSummary {
     pub ingest_cpu_ratio: f64,
     pub processor_cpu_ratio: f64,
     pub machine_cpu_ratio: f64,
+    /// Accepted events ÷ processor batches, all instances: the batch closes after
+    /// `PULSE_BATCH_WAIT_MS`, so each of two processors fills its batches half as fast.
+    pub one_events_per_batch: f64,
+    pub two_events_per_batch: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -339,6 +343,13 @@ pub fn derive(
     }
 
     let of = |n: usize| -> Vec<&ScaleRun> { scale.iter().filter(|s| s.instances == n).collect() };
+    let per_batch = |runs: &[&ScaleRun]| {
+        median(
+            runs.iter()
+                .map(|s| s.accepted as f64 / s.processor_batches as f64)
+                .collect(),
+        )
+    };
     let (one, two) = (of(1), of(2));
     if !one.is_empty() && !two.is_empty() {
         let c1 = cpu_median(one.iter().map(|s| &s.cpu_us_per_event));
@@ -350,6 +361,8 @@ pub fn derive(
             ingest_cpu_ratio: ratio("ingest"),
             processor_cpu_ratio: ratio("processor"),
             machine_cpu_ratio: ratio("machine"),
+            one_events_per_batch: per_batch(&one),
+            two_events_per_batch: per_batch(&two),
         });
         r.cpu_us_per_event.insert("scale_out_1".into(), c1);
         r.cpu_us_per_event.insert("scale_out_2".into(), c2);

@@ -14,6 +14,9 @@ use super::{
     wrk::{self, Script},
 };
 
+/// The processor's histogram of batch durations; its count is the batches written.
+const BATCHES: &str = "messaging_process_duration_seconds_count";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ScaleRun {
     pub instances: usize,
@@ -23,6 +26,9 @@ pub struct ScaleRun {
     /// The worst p99 of the wrk runs, ms.
     pub p99_ms: f64,
     pub processors_caught_up: bool,
+    /// Batches the processors made durable, all instances: each costs a transaction, its COPY
+    /// statements and spans, whatever its size.
+    pub processor_batches: u64,
     pub cpu_us_per_event: BTreeMap<String, f64>,
     /// Cores each group kept busy on average over the window.
     pub cores: BTreeMap<String, f64>,
@@ -77,6 +83,10 @@ async fn once(ctx: &Ctx, instances: usize, round: usize) -> anyhow::Result<Scale
     let accepted: u64 = runs.iter().map(|r| r.accepted).sum();
     let caught_up = wait_all(ctx, &processors, accepted, ctx.plan.catch_up_limit).await;
     let used = before.until(&cpu::snapshot(&roles));
+    let mut processor_batches = 0;
+    for p in &processors {
+        processor_batches += procs::counter(&ctx.http, p, &[BATCHES]).await;
+    }
     for s in ingests.into_iter().chain(processors) {
         s.stop().await;
     }
@@ -92,6 +102,7 @@ async fn once(ctx: &Ctx, instances: usize, round: usize) -> anyhow::Result<Scale
         eps: accepted as f64 / seconds.max(1e-9),
         p99_ms: runs.iter().map(|r| r.p99_ms).fold(0.0, f64::max),
         processors_caught_up: caught_up,
+        processor_batches,
         cpu_us_per_event: used.per_event(accepted),
         cores,
     })

@@ -5,7 +5,7 @@
 //! the window closes once it has stored what was accepted. Then goose against wrk on the bare
 //! handler: is the generator the limit?
 
-use std::{collections::BTreeMap, time::Instant};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -13,6 +13,7 @@ use super::{
     context::Ctx,
     cpu,
     procs::{self, Service},
+    sampling,
     wrk::{self, Script, WrkRun},
 };
 
@@ -190,7 +191,7 @@ async fn goose_on_bare(ctx: &Ctx, bare: &Service) -> anyhow::Result<f64> {
         r.text().await.ok()?.trim().parse::<u64>().ok()
     };
     let seconds = ctx.plan.seconds;
-    let mut goose = tokio::process::Command::new(&ctx.bins.loadtest)
+    let goose = tokio::process::Command::new(&ctx.bins.loadtest)
         .args(["--host", &bare.url(""), "--rate", "0", "--users", "64"])
         .args(["--duration", &format!("{seconds}s")])
         .args(["--dup-pct", "0", "--bad-pct", "0", "--invalid-pct", "0"])
@@ -202,70 +203,11 @@ async fn goose_on_bare(ctx: &Ctx, bare: &Service) -> anyhow::Result<f64> {
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
-    // the handler's count, sampled while goose runs: its rate is taken between the first sample
-    // that saw requests and the last that saw more, as wrk's is over its own run — goose's
-    // start-up (tenants, API keys) and its reconciliation afterwards are not load
-    let mut samples = vec![(Instant::now(), count().await.unwrap_or(0))];
-    let status = loop {
-        tokio::select! {
-            status = goose.wait() => break status?,
-            () = tokio::time::sleep(std::time::Duration::from_millis(250)) => {
-                if let Some(n) = count().await {
-                    samples.push((Instant::now(), n));
-                }
-            }
-        }
-    };
+    // goose's start-up (tenants, API keys) and its reconciliation afterwards are not load
+    let (status, samples) = sampling::while_running(goose, count).await?;
     if !status.success() {
         // the reconciliation finds no processor behind the bare handler; the rate still counts
         super::say("goose on the bare handler exited non-zero (expected: nothing behind it)");
     }
-    Ok(sending_rate(&samples))
-}
-
-/// Requests per second between the first sample after requests began and the last that still
-/// saw new ones; 0 with fewer than two such samples.
-pub fn sending_rate(samples: &[(Instant, u64)]) -> f64 {
-    let Some(&(_, idle)) = samples.first() else {
-        return 0.0;
-    };
-    let first = samples.iter().position(|&(_, n)| n > idle);
-    let last = samples
-        .windows(2)
-        .rposition(|w| w[1].1 > w[0].1)
-        .map(|i| i + 1);
-    match (first, last) {
-        (Some(a), Some(b)) if b > a => {
-            let (ta, na) = samples[a];
-            let (tb, nb) = samples[b];
-            (nb - na) as f64 / (tb - ta).as_secs_f64()
-        }
-        _ => 0.0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    #[test]
-    fn the_sending_rate_leaves_out_start_up_and_shutdown() {
-        let t0 = Instant::now();
-        let at = |s: f64| t0 + Duration::from_secs_f64(s);
-        // idle for a second, 1,000/s from 1.5 s to 3.5 s, idle again
-        let samples = [
-            (at(0.0), 50),
-            (at(1.0), 50),
-            (at(1.5), 550),
-            (at(2.5), 1550),
-            (at(3.5), 2550),
-            (at(4.5), 2550),
-            (at(5.5), 2550),
-        ];
-        assert!((sending_rate(&samples) - 1000.0).abs() < 1e-6);
-        assert_eq!(sending_rate(&samples[..2]), 0.0);
-        assert_eq!(sending_rate(&[]), 0.0);
-    }
+    Ok(sampling::rate(&samples))
 }

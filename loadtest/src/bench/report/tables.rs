@@ -262,9 +262,18 @@ pub fn scale_out(w: &mut String, r: &Results) {
         n0(s.two_eps),
         nd(s.two_eps / s.one_eps, 2)
     );
+    let _ = writeln!(
+        w,
+        "| events per processor batch (accepted ÷ batches, all instances) | {} | {} | {} |",
+        n0(s.one_events_per_batch),
+        n0(s.two_events_per_batch),
+        nd(s.two_events_per_batch / s.one_events_per_batch, 2)
+    );
     for (label, k) in [
         ("ingest µs per event (all instances)", "ingest"),
         ("processor µs per event (all instances)", "processor"),
+        ("Kafka broker µs per event", "kafka"),
+        ("PostgreSQL µs per event", "postgres"),
         ("whole machine µs per event", "machine"),
     ] {
         let (a, b) = (get(c1, k), get(c2, k));
