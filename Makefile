@@ -31,7 +31,7 @@ BAD_PCT ?= 5
 
 ## up: install what is missing, start PostgreSQL, Redis, Kafka, Jaeger and the Pulse services
 up: infra release console migrate services
-	@scripts/print-urls.sh
+	@PULSE_BIN="$(abspath $(CARGO_TARGET_DIR_OR_TARGET)/release/pulse)" scripts/print-urls.sh
 
 ## down: stop the Pulse services and the infrastructure (data is kept in .run/)
 down:
@@ -84,7 +84,7 @@ console-test: infra release console
 ## loadtest: a bounded goose run against the stack of `make up`, with reconciliation
 loadtest:
 	@$(CARGO) build --release --locked -p pulse-loadtest
-	@./target/release/pulse-loadtest --rate $(RATE) --duration $(DURATION) --tenants $(TENANTS) \
+	@$(CARGO_TARGET_DIR_OR_TARGET)/release/pulse-loadtest --rate $(RATE) --duration $(DURATION) --tenants $(TENANTS) \
 		--dup-pct $(DUP_PCT) --bad-pct $(BAD_PCT)
 
 ## bench: the benchmark suite, `pulse-bench run` (about 15 minutes plus pulse-graphql-bench); rewrites

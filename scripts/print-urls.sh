@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 name="demo-$(date +%Y%m%d-%H%M%S)"
-tenant="$(./target/release/pulse tenant create --name "$name")"
+tenant="$("${PULSE_BIN:-./target/release/pulse}" tenant create --name "$name")"
 key="$(sed -E 's/.*"api_key":"([^"]+)".*/\1/' <<<"$tenant")"
 admin_token="${PULSE_ADMIN_TOKEN:-$(cat .run/admin-token 2>/dev/null || echo '(see .run/admin-token)')}"
 cat <<TXT
