@@ -111,6 +111,11 @@ impl Reconciliation {
             .unwrap_or_default()
     }
 
+    /// New events ingest accepted: a duplicate's answer replays an earlier event, not a new one.
+    pub fn new_events_accepted(&self) -> u64 {
+        self.total().accepted - self.row(Kind::Duplicate).accepted
+    }
+
     pub fn lost(&self) -> u64 {
         self.total().missing
     }

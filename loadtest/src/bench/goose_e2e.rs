@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::{ledger::Kind, reconcile::Reconciliation};
+use crate::reconcile::Reconciliation;
 
 use super::{context::Ctx, procs, sampling};
 
@@ -88,20 +88,13 @@ fn reconciliation(reports: &Path) -> anyhow::Result<(u64, u64)> {
         .context("the load tester wrote no reconciliation.json")?;
     let text = std::fs::read_to_string(run.join("reconciliation.json"))?;
     let found: Reconciliation = serde_json::from_str(&text)?;
-    // a duplicate's answer replays an earlier event, not a new one
-    let accepted = found
-        .rows
-        .iter()
-        .filter(|(kind, _)| *kind != Kind::Duplicate)
-        .map(|(_, row)| row.accepted)
-        .sum();
-    Ok((accepted, found.problem_count))
+    Ok((found.new_events_accepted(), found.problem_count))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reconcile::Row;
+    use crate::{ledger::Kind, reconcile::Row};
 
     #[test]
     fn accepted_events_leave_out_the_duplicates_replays() {
